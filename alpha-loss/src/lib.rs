@@ -1,0 +1,28 @@
+//! α-divergence Fenchel-Young losses with a reference measure (Roulet et al., ICML 2025), the
+//! margins that biometric verification trains with (softmax, CosFace, ArcFace, combined,
+//! Q-Margin, A3M) and the margin head that owns the class prototypes.
+//!
+//! See `README.md` in this crate for the mathematics and every decision taken where the paper
+//! is silent.
+
+mod cpu_op;
+pub mod divergence;
+mod generic;
+mod loss;
+mod measure;
+mod solver;
+
+pub use loss::{
+    alpha_divergence_loss, alpha_loss, alpha_softargmax, alpha_softargmax_with, Backend,
+    LossOutput, Telemetry,
+};
+pub use measure::ReferenceMeasure;
+mod collapse;
+mod head;
+mod margin;
+
+pub use collapse::{CollapseMonitor, CollapseMonitorConfig, ReinitPolicy, ReinitReason};
+pub use head::{l2_normalize, HeadOutput, MarginHead};
+pub use margin::{
+    apply_logit_margin, AngularGradient, BaseMeasure, LogitMargin, LossSpec, Margin, MarginSpec,
+};

@@ -1,0 +1,369 @@
+//! The per-row root finder: τ such that Σ_j q_j [1 + (α−1)(θ_j − τ)]_+^{1/(α−1)} = 1, exact to
+//! f64 rounding, and the loss, target probability and support size at that τ.
+//!
+//! For α > 1 the work is one pass for the maximum, one pass that keeps the candidate classes
+//! (θ_j > τ_lo − 1/(α−1), where τ_lo is a lower bound on τ), then a safeguarded Newton iteration
+//! on the candidates only that drops classes as soon as they are certainly outside the support,
+//! and an exact finish on the found support (closed forms for α = 2 and α = 1.5). α = 1 is the
+//! softmax limit τ = ln Σ_j q_j e^{θ_j}, computed on its own.
+
+use crate::measure::RowMeasure;
+
+/// Logit element types the CPU path reads (computation is always in f64).
+pub(crate) trait Real: Copy + Send + Sync + 'static {
+    fn to_f64(self) -> f64;
+    fn from_f64(v: f64) -> Self;
+}
+
+impl Real for f32 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+}
+
+impl Real for f64 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+}
+
+/// The solution for one row. τ is stored relative to the row maximum so that large logits lose
+/// no precision: the absolute τ is `max + tau_rel`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct RowSolution {
+    /// The row's largest logit.
+    pub max: f64,
+    /// τ − max.
+    pub tau_rel: f64,
+    /// The per-row loss (0 when no target was given).
+    pub loss: f64,
+    /// p_y of the target (NaN when no target was given).
+    pub p_target: f64,
+    /// Number of classes with p_j > 0.
+    pub support: usize,
+}
+
+/// A row that cannot be solved.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum RowError {
+    /// The logit at this column is NaN or infinite.
+    NonFinite { column: usize, value: f64 },
+}
+
+/// x^{1/(α−1)} with fast paths for the common exponents.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Power {
+    One,
+    Two,
+    General(f64),
+}
+
+impl Power {
+    pub(crate) fn for_alpha(alpha: f64) -> Self {
+        let r = 1.0 / (alpha - 1.0);
+        if alpha == 2.0 {
+            Power::One
+        } else if alpha == 1.5 {
+            Power::Two
+        } else {
+            Power::General(r)
+        }
+    }
+
+    /// x^r for x > 0.
+    #[inline(always)]
+    pub(crate) fn apply(self, x: f64) -> f64 {
+        match self {
+            Power::One => x,
+            Power::Two => x * x,
+            Power::General(r) => x.powf(r),
+        }
+    }
+}
+
+/// One candidate class: θ_j − max and q_j.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    theta: f64,
+    q: f64,
+}
+
+/// Reusable scratch space for one worker thread.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    candidates: Vec<Candidate>,
+}
+
+/// Largest logit and its column, rejecting NaN and ±Inf.
+#[inline]
+pub(crate) fn max_and_argmax<T: Real>(theta: &[T]) -> Result<(f64, usize), RowError> {
+    let mut best = f64::NEG_INFINITY;
+    let mut arg = 0;
+    let mut finite_probe = 0.0f64;
+    for (j, &t) in theta.iter().enumerate() {
+        let v = t.to_f64();
+        // v * 0 is NaN exactly when v is NaN or infinite; the sum keeps it.
+        finite_probe += v * 0.0;
+        if v > best {
+            best = v;
+            arg = j;
+        }
+    }
+    if finite_probe.is_nan() {
+        let (column, value) = theta
+            .iter()
+            .enumerate()
+            .map(|(j, t)| (j, t.to_f64()))
+            .find(|(_, v)| !v.is_finite())
+            .unwrap_or((0, f64::NAN));
+        return Err(RowError::NonFinite { column, value });
+    }
+    Ok((best, arg))
+}
+
+/// Solves one row. `target` is the row's label (needed for the loss and the target scaling).
+pub(crate) fn solve_row<T: Real>(
+    theta: &[T],
+    q: &RowMeasure<'_>,
+    alpha: f64,
+    target: Option<usize>,
+    scratch: &mut Scratch,
+) -> Result<RowSolution, RowError> {
+    let (max, argmax) = max_and_argmax(theta)?;
+    if alpha == 1.0 {
+        Ok(solve_softmax(theta, q, max, target))
+    } else {
+        Ok(solve_sparse(theta, q, alpha, max, argmax, target, scratch))
+    }
+}
+
+/// α = 1: τ = ln Σ_j q_j e^{θ_j}, p_j = q_j e^{θ_j − τ}, loss = τ − θ_y − ln q_y.
+fn solve_softmax<T: Real>(
+    theta: &[T],
+    q: &RowMeasure<'_>,
+    max: f64,
+    target: Option<usize>,
+) -> RowSolution {
+    let mut sum = 0.0f64;
+    let mut support = 0usize;
+    match q.base {
+        crate::measure::RowBase::Constant(c) => {
+            for &t in theta {
+                let e = (t.to_f64() - max).exp();
+                sum += e;
+                support += (e > 0.0) as usize;
+            }
+            sum *= c;
+            if let Some(y) = target {
+                // Replace the target's unscaled term by its scaled one.
+                let e = (theta[y].to_f64() - max).exp();
+                sum += (q.q(y) - c) * e;
+            }
+        }
+        crate::measure::RowBase::Slice(_) => {
+            for (j, &t) in theta.iter().enumerate() {
+                let e = q.q(j) * (t.to_f64() - max).exp();
+                sum += e;
+                support += (e > 0.0) as usize;
+            }
+        }
+    }
+    let tau_rel = sum.ln();
+    let (loss, p_target) = match target {
+        Some(y) => {
+            let theta_y = theta[y].to_f64() - max;
+            let qy = q.q(y);
+            (tau_rel - theta_y - qy.ln(), qy * (theta_y - tau_rel).exp())
+        }
+        None => (0.0, f64::NAN),
+    };
+    RowSolution {
+        max,
+        tau_rel,
+        loss,
+        p_target,
+        support,
+    }
+}
+
+/// α > 1: bracket, candidate filter, safeguarded Newton on the candidates, exact finish.
+fn solve_sparse<T: Real>(
+    theta: &[T],
+    q: &RowMeasure<'_>,
+    alpha: f64,
+    max: f64,
+    argmax: usize,
+    target: Option<usize>,
+    scratch: &mut Scratch,
+) -> RowSolution {
+    let classes = theta.len();
+    let d = alpha - 1.0;
+    let inv_d = 1.0 / d;
+    let power = Power::for_alpha(alpha);
+    let alpha_log = |x: f64| (x.powf(d) - 1.0) * inv_d;
+
+    // Bracket on τ − max. At τ = θ_j − f'(1/q_j) class j alone has p_j = 1, so Σp ≥ 1 there;
+    // at τ = max − f'(1/Σq) every p_j ≤ q_j/Σq, so Σp ≤ 1 there.
+    let mut lo = -alpha_log(1.0 / q.q(argmax));
+    if let Some(y) = target {
+        lo = lo.max(theta[y].to_f64() - max - alpha_log(1.0 / q.q(y)));
+    }
+    let mut hi = (-alpha_log(1.0 / q.sum(classes))).max(lo);
+
+    // Support rule: p_j > 0 iff θ_j > τ − 1/(α−1), and τ ≥ lo.
+    let cut = max + lo - inv_d;
+    let candidates = &mut scratch.candidates;
+    candidates.clear();
+    for (j, &t) in theta.iter().enumerate() {
+        let v = t.to_f64();
+        if v > cut {
+            candidates.push(Candidate {
+                theta: v - max,
+                q: q.q(j),
+            });
+        }
+    }
+
+    // g(τ) = Σ q_j x_j^r − 1 with x_j = 1 + d(θ_j − τ): decreasing in τ, g(lo) ≥ 0 ≥ g(hi).
+    // Newton steps, bracketed; while g ≥ 0 we are left of the root, so classes with x_j ≤ 0 are
+    // certainly outside the support and are dropped.
+    let mut tau = lo;
+    for _ in 0..200 {
+        let (mut s, mut slope) = (0.0f64, 0.0f64);
+        for c in candidates.iter() {
+            let x = 1.0 + d * (c.theta - tau);
+            if x > 0.0 {
+                let xr = power.apply(x);
+                s += c.q * xr;
+                slope += c.q * xr / x;
+            }
+        }
+        let g = s - 1.0;
+        if g >= 0.0 {
+            lo = tau;
+            candidates.retain(|c| 1.0 + d * (c.theta - tau) > 0.0);
+            if g == 0.0 {
+                break;
+            }
+        } else {
+            hi = tau;
+        }
+        let mut next = if slope > 0.0 {
+            tau + g / slope
+        } else {
+            f64::NAN
+        };
+        if !(next > lo && next < hi) {
+            next = 0.5 * (lo + hi);
+        }
+        let scale = 1.0f64.max(tau.abs());
+        if (next - tau).abs() <= 2.0 * f64::EPSILON * scale || hi - lo <= 2.0 * f64::EPSILON * scale
+        {
+            tau = next;
+            break;
+        }
+        tau = next;
+    }
+
+    // Exact finish on the identified support for the closed-form cases.
+    candidates.retain(|c| 1.0 + d * (c.theta - tau) > 0.0);
+    if let Some(exact) = closed_form(candidates, alpha) {
+        if candidates.iter().all(|c| 1.0 + d * (c.theta - exact) > 0.0) {
+            tau = exact;
+        }
+    }
+
+    // Loss = τ − θ_y + (1/α) Σ_supp p_j x_j + (q_y^{1−α} − α)/(α(α−1)); see the crate docs.
+    let mut weighted = 0.0f64;
+    let mut support = 0usize;
+    for c in candidates.iter() {
+        let x = 1.0 + d * (c.theta - tau);
+        if x > 0.0 {
+            weighted += c.q * power.apply(x) * x;
+            support += 1;
+        }
+    }
+    let (loss, p_target) = match target {
+        Some(y) => {
+            let theta_y = theta[y].to_f64() - max;
+            let qy = q.q(y);
+            let x = 1.0 + d * (theta_y - tau);
+            let p_y = if x > 0.0 { qy * power.apply(x) } else { 0.0 };
+            let loss = tau - theta_y + weighted / alpha + (qy.powf(-d) - alpha) / (alpha * d);
+            (loss.max(0.0), p_y)
+        }
+        None => (0.0, f64::NAN),
+    };
+    RowSolution {
+        max,
+        tau_rel: tau,
+        loss,
+        p_target,
+        support,
+    }
+}
+
+/// τ on a known support: α = 2 is linear, α = 1.5 quadratic in τ.
+fn closed_form(support: &[Candidate], alpha: f64) -> Option<f64> {
+    if support.is_empty() {
+        return None;
+    }
+    if alpha == 2.0 {
+        // Σ q_j (1 + θ_j − τ) = 1.
+        let (qs, qt) = support
+            .iter()
+            .fold((0.0, 0.0), |(a, b), c| (a + c.q, b + c.q * (1.0 + c.theta)));
+        Some((qt - 1.0) / qs)
+    } else if alpha == 1.5 {
+        // Σ q_j (u_j − s)^2 = 1 with u_j = 1 + θ_j/2, s = τ/2; the root below every u_j.
+        let (qs, a, b) = support.iter().fold((0.0, 0.0, 0.0), |(qs, a, b), c| {
+            let u = 1.0 + 0.5 * c.theta;
+            (qs + c.q, a + c.q * u, b + c.q * u * u)
+        });
+        let disc = a * a - qs * (b - 1.0);
+        if disc < 0.0 {
+            return None;
+        }
+        let root = disc.sqrt();
+        let s = if a > 0.0 {
+            (b - 1.0) / (a + root)
+        } else {
+            (a - root) / qs
+        };
+        Some(2.0 * s)
+    } else {
+        None
+    }
+}
+
+/// p_j for one row from its solution (zero outside the support).
+#[inline(always)]
+pub(crate) fn probability(
+    theta_j: f64,
+    q_j: f64,
+    sol: &RowSolution,
+    alpha: f64,
+    power: Power,
+) -> f64 {
+    let v = theta_j - sol.max - sol.tau_rel;
+    if alpha == 1.0 {
+        q_j * v.exp()
+    } else {
+        let x = 1.0 + (alpha - 1.0) * v;
+        if x > 0.0 {
+            q_j * power.apply(x)
+        } else {
+            0.0
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests of alpha-loss against independent references.
+
+mod edge_cases;
+mod errors;
+mod helpers;
+mod identities;
+mod margins;
+mod reference;

@@ -1,0 +1,1 @@
+//! The format-agnostic loader: multi-threaded decode, bounded prefetch, deterministic shuffling, resumable position.

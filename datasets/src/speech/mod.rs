@@ -1,0 +1,1 @@
+//! Speech data: audio decoding and resampling, VoxCeleb / wespeaker / Kaldi lists, chunks, synthetic and Debian voices.

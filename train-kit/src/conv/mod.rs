@@ -1,0 +1,1 @@
+//! Fast CPU convolution layers (candle custom ops with their own backward).
