@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use candle_core::{bail, CpuStorage, CustomOp1, Layout, Result, Shape, Storage, Tensor};
 use rayon::prelude::*;
 
-use crate::measure::ReferenceMeasure;
+use crate::measure::{ReferenceMeasure, RowBase};
 use crate::solver::{probability, solve_row, Power, Real, RowError, RowSolution, Scratch};
 
 /// Solves every row of a contiguous `[B, C]` slice in parallel.
@@ -99,23 +99,37 @@ impl LossOp {
         out.par_chunks_mut(classes)
             .zip(theta.par_chunks(classes))
             .enumerate()
-            .for_each(|(b, (grad, row))| {
+            .for_each_init(Vec::new, |columns, (b, (grad, row))| {
                 let sol = &sols[b];
                 let g = upstream[b];
                 let y = self.targets[b] as usize;
                 let q = self.measure.row(b, Some(y));
                 if alpha == 1.0 {
-                    for (j, (o, t)) in grad.iter_mut().zip(row).enumerate() {
-                        *o = T::from_f64(g * probability(t.to_f64(), q.q(j), sol, alpha, power));
+                    match q.base {
+                        RowBase::Constant(c) => {
+                            // p_j = c e^{θ_j − max} e^{−τ_rel}, then fix the target's own weight.
+                            T::write_scaled_exp(row, sol.max, g * c * (-sol.tau_rel).exp(), grad);
+                            grad[y] = T::from_f64(
+                                g * probability(row[y].to_f64(), q.q(y), sol, alpha, power),
+                            );
+                        }
+                        RowBase::Slice(_) => {
+                            for (j, (o, t)) in grad.iter_mut().zip(row.iter()).enumerate() {
+                                *o = T::from_f64(
+                                    g * probability(t.to_f64(), q.q(j), sol, alpha, power),
+                                );
+                            }
+                        }
                     }
                 } else {
                     // Only the support can be nonzero: θ_j > τ − 1/(α−1).
-                    let cut = sol.max + sol.tau_rel - inv_d;
-                    for (j, (o, t)) in grad.iter_mut().zip(row).enumerate() {
-                        let v = t.to_f64();
-                        if v > cut {
-                            *o = T::from_f64(g * probability(v, q.q(j), sol, alpha, power));
-                        }
+                    columns.clear();
+                    T::columns_above(row, sol.max + sol.tau_rel - inv_d, columns);
+                    for &j in columns.iter() {
+                        let j = j as usize;
+                        grad[j] = T::from_f64(
+                            g * probability(row[j].to_f64(), q.q(j), sol, alpha, power),
+                        );
                     }
                 }
                 grad[y] = T::from_f64(grad[y].to_f64() - g);

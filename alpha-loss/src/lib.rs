@@ -8,6 +8,7 @@
 mod cpu_op;
 pub mod divergence;
 mod generic;
+mod kernels;
 mod loss;
 mod measure;
 mod solver;

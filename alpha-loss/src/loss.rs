@@ -229,14 +229,18 @@ pub fn alpha_loss(
             .squeeze(1)?
             .to_dtype(DType::F64)?
             .to_vec1()?;
-        let support: Vec<usize> = p
-            .gt(0.0)?
-            .to_dtype(DType::U32)?
-            .sum(1)?
-            .to_vec1::<u32>()?
-            .into_iter()
-            .map(|s| s as usize)
-            .collect();
+        let support: Vec<usize> = if alpha == 1.0 {
+            // Every class has p_j > 0 at α = 1 (even where e^{θ_j − τ} underflows).
+            vec![classes; batch]
+        } else {
+            p.gt(0.0)?
+                .to_dtype(DType::U32)?
+                .sum(1)?
+                .to_vec1::<u32>()?
+                .into_iter()
+                .map(|s| s as usize)
+                .collect()
+        };
         let losses: Vec<f64> = loss.to_dtype(DType::F64)?.to_vec1()?;
         Ok(LossOutput {
             loss,

@@ -7,12 +7,22 @@
 //! and an exact finish on the found support (closed forms for α = 2 and α = 1.5). α = 1 is the
 //! softmax limit τ = ln Σ_j q_j e^{θ_j}, computed on its own.
 
+use crate::kernels;
 use crate::measure::RowMeasure;
 
-/// Logit element types the CPU path reads (computation is always in f64).
+/// Logit element types the CPU path reads (root finding is always in f64). The row scans have
+/// vectorized f32 versions and plain f64 ones.
 pub(crate) trait Real: Copy + Send + Sync + 'static {
     fn to_f64(self) -> f64;
     fn from_f64(v: f64) -> Self;
+    /// The row maximum and its first column; an error for NaN or infinite values.
+    fn max_argmax(row: &[Self]) -> Result<(f64, usize), RowError>;
+    /// Appends the columns with θ_j > cut (a superset is allowed; no true member may be missed).
+    fn columns_above(row: &[Self], cut: f64, out: &mut Vec<u32>);
+    /// Σ_j e^{θ_j − max}.
+    fn sum_exp(row: &[Self], max: f64) -> f64;
+    /// out_j = scale · e^{θ_j − max}.
+    fn write_scaled_exp(row: &[Self], max: f64, scale: f64, out: &mut [Self]);
 }
 
 impl Real for f32 {
@@ -23,6 +33,28 @@ impl Real for f32 {
     #[inline(always)]
     fn from_f64(v: f64) -> Self {
         v as f32
+    }
+    fn max_argmax(row: &[Self]) -> Result<(f64, usize), RowError> {
+        let (max, finite) = kernels::max_and_finite(row);
+        if !finite {
+            return Err(first_non_finite(row));
+        }
+        let arg = kernels::first_index_of(row, max).min(row.len().saturating_sub(1));
+        Ok((max as f64, arg))
+    }
+    fn columns_above(row: &[Self], cut: f64, out: &mut Vec<u32>) {
+        // The largest f32 not above `cut`: θ > cut implies θ > cut32.
+        let mut cut32 = cut as f32;
+        if cut32 as f64 > cut {
+            cut32 = cut32.next_down();
+        }
+        kernels::columns_above(row, cut32, out);
+    }
+    fn sum_exp(row: &[Self], max: f64) -> f64 {
+        kernels::sum_exp(row, max as f32)
+    }
+    fn write_scaled_exp(row: &[Self], max: f64, scale: f64, out: &mut [Self]) {
+        kernels::write_scaled_exp(row, max as f32, scale as f32, out);
     }
 }
 
@@ -35,6 +67,48 @@ impl Real for f64 {
     fn from_f64(v: f64) -> Self {
         v
     }
+    fn max_argmax(row: &[Self]) -> Result<(f64, usize), RowError> {
+        let mut best = f64::NEG_INFINITY;
+        let mut arg = 0;
+        let mut probe = 0.0f64;
+        for (j, &v) in row.iter().enumerate() {
+            probe += v * 0.0;
+            if v > best {
+                best = v;
+                arg = j;
+            }
+        }
+        if probe.is_nan() {
+            return Err(first_non_finite(row));
+        }
+        Ok((best, arg))
+    }
+    fn columns_above(row: &[Self], cut: f64, out: &mut Vec<u32>) {
+        out.extend(
+            row.iter()
+                .enumerate()
+                .filter(|(_, v)| **v > cut)
+                .map(|(j, _)| j as u32),
+        );
+    }
+    fn sum_exp(row: &[Self], max: f64) -> f64 {
+        row.iter().map(|v| (v - max).exp()).sum()
+    }
+    fn write_scaled_exp(row: &[Self], max: f64, scale: f64, out: &mut [Self]) {
+        for (o, v) in out.iter_mut().zip(row) {
+            *o = scale * (v - max).exp();
+        }
+    }
+}
+
+fn first_non_finite<T: Real>(row: &[T]) -> RowError {
+    let (column, value) = row
+        .iter()
+        .enumerate()
+        .map(|(j, t)| (j, t.to_f64()))
+        .find(|(_, v)| !v.is_finite())
+        .unwrap_or((0, f64::NAN));
+    RowError::NonFinite { column, value }
 }
 
 /// The solution for one row. τ is stored relative to the row maximum so that large logits lose
@@ -102,33 +176,7 @@ struct Candidate {
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     candidates: Vec<Candidate>,
-}
-
-/// Largest logit and its column, rejecting NaN and ±Inf.
-#[inline]
-pub(crate) fn max_and_argmax<T: Real>(theta: &[T]) -> Result<(f64, usize), RowError> {
-    let mut best = f64::NEG_INFINITY;
-    let mut arg = 0;
-    let mut finite_probe = 0.0f64;
-    for (j, &t) in theta.iter().enumerate() {
-        let v = t.to_f64();
-        // v * 0 is NaN exactly when v is NaN or infinite; the sum keeps it.
-        finite_probe += v * 0.0;
-        if v > best {
-            best = v;
-            arg = j;
-        }
-    }
-    if finite_probe.is_nan() {
-        let (column, value) = theta
-            .iter()
-            .enumerate()
-            .map(|(j, t)| (j, t.to_f64()))
-            .find(|(_, v)| !v.is_finite())
-            .unwrap_or((0, f64::NAN));
-        return Err(RowError::NonFinite { column, value });
-    }
-    Ok((best, arg))
+    columns: Vec<u32>,
 }
 
 /// Solves one row. `target` is the row's label (needed for the loss and the target scaling).
@@ -139,7 +187,7 @@ pub(crate) fn solve_row<T: Real>(
     target: Option<usize>,
     scratch: &mut Scratch,
 ) -> Result<RowSolution, RowError> {
-    let (max, argmax) = max_and_argmax(theta)?;
+    let (max, argmax) = T::max_argmax(theta)?;
     if alpha == 1.0 {
         Ok(solve_softmax(theta, q, max, target))
     } else {
@@ -154,30 +202,24 @@ fn solve_softmax<T: Real>(
     max: f64,
     target: Option<usize>,
 ) -> RowSolution {
-    let mut sum = 0.0f64;
-    let mut support = 0usize;
-    match q.base {
+    let classes = theta.len();
+    let sum = match q.base {
         crate::measure::RowBase::Constant(c) => {
-            for &t in theta {
-                let e = (t.to_f64() - max).exp();
-                sum += e;
-                support += (e > 0.0) as usize;
-            }
-            sum *= c;
+            let mut sum = c * T::sum_exp(theta, max);
             if let Some(y) = target {
                 // Replace the target's unscaled term by its scaled one.
-                let e = (theta[y].to_f64() - max).exp();
-                sum += (q.q(y) - c) * e;
+                sum += (q.q(y) - c) * (theta[y].to_f64() - max).exp();
             }
+            sum
         }
-        crate::measure::RowBase::Slice(_) => {
-            for (j, &t) in theta.iter().enumerate() {
-                let e = q.q(j) * (t.to_f64() - max).exp();
-                sum += e;
-                support += (e > 0.0) as usize;
-            }
-        }
-    }
+        crate::measure::RowBase::Slice(_) => theta
+            .iter()
+            .enumerate()
+            .map(|(j, t)| q.q(j) * (t.to_f64() - max).exp())
+            .sum(),
+    };
+    // Every class has p_j > 0 at α = 1.
+    let support = classes;
     let tau_rel = sum.ln();
     let (loss, p_target) = match target {
         Some(y) => {
@@ -222,21 +264,21 @@ fn solve_sparse<T: Real>(
 
     // Support rule: p_j > 0 iff θ_j > τ − 1/(α−1), and τ ≥ lo.
     let cut = max + lo - inv_d;
+    let columns = &mut scratch.columns;
+    columns.clear();
+    T::columns_above(theta, cut, columns);
     let candidates = &mut scratch.candidates;
     candidates.clear();
-    for (j, &t) in theta.iter().enumerate() {
-        let v = t.to_f64();
-        if v > cut {
-            candidates.push(Candidate {
-                theta: v - max,
-                q: q.q(j),
-            });
-        }
-    }
+    candidates.extend(columns.iter().map(|&j| Candidate {
+        theta: theta[j as usize].to_f64() - max,
+        q: q.q(j as usize),
+    }));
 
-    // g(τ) = Σ q_j x_j^r − 1 with x_j = 1 + d(θ_j − τ): decreasing in τ, g(lo) ≥ 0 ≥ g(hi).
-    // Newton steps, bracketed; while g ≥ 0 we are left of the root, so classes with x_j ≤ 0 are
-    // certainly outside the support and are dropped.
+    // S(τ) = Σ q_j x_j^r with x_j = 1 + d(θ_j − τ) is decreasing, S(lo) ≥ 1 ≥ S(hi). Newton runs
+    // on G = S^d − 1 (the r-th root of the mass): for α ≤ 2 G is convex, so Newton from the left
+    // never overshoots, and G is linear when one class dominates, so far-off starts converge in a
+    // few steps. Steps are kept inside the bracket. While S ≥ 1 we are left of the root, so classes
+    // with x_j ≤ 0 are certainly outside the support and are dropped.
     let mut tau = lo;
     for _ in 0..200 {
         let (mut s, mut slope) = (0.0f64, 0.0f64);
@@ -248,18 +290,18 @@ fn solve_sparse<T: Real>(
                 slope += c.q * xr / x;
             }
         }
-        let g = s - 1.0;
-        if g >= 0.0 {
+        if s >= 1.0 {
             lo = tau;
             candidates.retain(|c| 1.0 + d * (c.theta - tau) > 0.0);
-            if g == 0.0 {
+            if s == 1.0 {
                 break;
             }
         } else {
             hi = tau;
         }
-        let mut next = if slope > 0.0 {
-            tau + g / slope
+        let s_pow_d = if d == 1.0 { s } else { s.powf(d) };
+        let mut next = if slope > 0.0 && s > 0.0 {
+            tau + (s_pow_d - 1.0) * s / (s_pow_d * d * slope)
         } else {
             f64::NAN
         };
