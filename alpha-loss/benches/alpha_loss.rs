@@ -58,6 +58,8 @@ fn time_fwd_bwd(
 }
 
 fn main() {
+    // `cargo bench ... -- WORD` keeps only the shapes whose label contains WORD (e.g. 85742).
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let threads = rayon::current_num_threads();
     println!("alpha-loss fwd+bwd vs our softmax cross-entropy (same op, α = 1), {threads} threads, median ms");
     println!(
@@ -65,8 +67,11 @@ fn main() {
         "logits", "q", "α", "ms", "vs CE", "mean support"
     );
     for (batch, classes, reps) in [(128, 85_742, 9), (128, 1_000_000, 5)] {
-        let (x, y) = logits(batch, classes);
         let shape = format!("[{batch}, {classes}]");
+        if filter.as_ref().is_some_and(|f| !shape.contains(f.as_str())) {
+            continue;
+        }
+        let (x, y) = logits(batch, classes);
         let (ce, ce_support) = time_fwd_bwd(&x, &y, &ReferenceMeasure::unit(), 1.0, reps);
         println!(
             "{:<18} {:<10} {:>6} {:>10.2} {:>10} {:>12.0}",
