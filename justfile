@@ -20,3 +20,8 @@ lint:
 # α-loss forward+backward vs our softmax cross-entropy on [128, 85742] and [128, 1M].
 bench:
     cargo bench -p alpha-loss --bench alpha_loss
+
+# eval-kit: EER + minDCF + TAR@FAR on 10M trials vs numpy + scikit-learn, and an IJB-C-sized run.
+bench-eval:
+    bash eval-kit/benches/compare_sklearn.sh
+    bash eval-kit/benches/ijb_scale.sh

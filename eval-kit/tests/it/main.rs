@@ -1,0 +1,12 @@
+//! Integration tests of eval-kit against committed reference fixtures
+//! (see `tests/fixtures/make_fixtures.py`).
+
+#[cfg(feature = "cli")]
+mod cli;
+mod errors;
+mod fixtures;
+mod ijb;
+mod metrics;
+mod pairs;
+mod scoring;
+mod store;
