@@ -25,3 +25,11 @@ bench:
 bench-eval:
     bash eval-kit/benches/compare_sklearn.sh
     bash eval-kit/benches/ijb_scale.sh
+
+# datasets: JPEG decode + flip + normalize images/s on one core vs PIL + numpy and torchvision.
+bench-data:
+    cargo bench -p datasets --bench image_pipeline
+
+# train-kit: conv / BN / PReLU forward and gradients, candle vs ours (interleaved), then PyTorch.
+bench-conv *ARGS:
+    RAYON_NUM_THREADS=2 cargo bench -p train-kit --bench conv -- {{ARGS}}

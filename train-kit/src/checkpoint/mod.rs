@@ -1,0 +1,34 @@
+//! Checkpoints: one directory per checkpoint, written atomically, last K kept.
+//!
+//! Layout of `<dir>/step-00001000/`: `<set>.safetensors` for each variable set (e.g. `model`,
+//! `head`), `optimizer.safetensors`, and `manifest.json` ([`CheckpointManifest`]). A checkpoint
+//! is built in `<dir>/.tmp-step-…`, every file fsynced, then renamed into place and the parent
+//! fsynced, so a crash leaves either the whole checkpoint or none. Tensors containing NaN/Inf
+//! are refused before anything is written.
+
+mod manifest;
+mod store;
+
+pub use manifest::{CheckpointManifest, FORMAT_VERSION};
+pub use store::{load_var_set, CheckpointStore};
+
+use serde::{Deserialize, Serialize};
+
+/// How often to checkpoint and how many to keep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointConfig {
+    /// Write a checkpoint every this many completed steps (0: never, except when asked).
+    pub every_steps: u64,
+    /// How many of the most recent checkpoints to keep (at least 1).
+    pub keep_last: usize,
+}
+
+impl Default for CheckpointConfig {
+    fn default() -> Self {
+        Self {
+            every_steps: 1000,
+            keep_last: 3,
+        }
+    }
+}

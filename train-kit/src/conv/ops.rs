@@ -1,0 +1,142 @@
+//! Convolution functions with the arguments of candle's `Tensor::conv2d`/`conv1d`: the fast
+//! kernels on CPU for f32/f64, candle's own ops everywhere else.
+
+use candle_core::{bail, DType, Result, Tensor};
+
+use super::custom_op::{FastConv, Pass};
+use super::geometry::ConvParams;
+
+/// True when the fast CPU kernels handle these tensors.
+fn runs_fast(x: &Tensor, w: &Tensor) -> bool {
+    x.device().is_cpu() && matches!(x.dtype(), DType::F32 | DType::F64) && x.dtype() == w.dtype()
+}
+
+/// 2-D convolution of `x` `(N, C_in, H, W)` with `w` `(C_out, C_in / groups, KH, KW)`, giving
+/// `(N, C_out, OH, OW)`; the same arguments and result as [`Tensor::conv2d`].
+///
+/// Differentiable in both arguments. Bad shapes or groups return an error naming them.
+pub fn conv2d(
+    x: &Tensor,
+    w: &Tensor,
+    padding: usize,
+    stride: usize,
+    dilation: usize,
+    groups: usize,
+) -> Result<Tensor> {
+    if !runs_fast(x, w) {
+        return x.conv2d(w, padding, stride, dilation, groups);
+    }
+    let params = params_2d(padding, stride, dilation, groups);
+    x.contiguous()?.apply_op2(
+        &w.contiguous()?,
+        FastConv {
+            pass: Pass::Forward,
+            params,
+        },
+    )
+}
+
+/// 1-D convolution of `x` `(N, C_in, L)` with `w` `(C_out, C_in / groups, K)`, giving
+/// `(N, C_out, OL)`; the same arguments and result as [`Tensor::conv1d`].
+///
+/// Runs as a 2-D convolution of height 1. Differentiable in both arguments.
+pub fn conv1d(
+    x: &Tensor,
+    w: &Tensor,
+    padding: usize,
+    stride: usize,
+    dilation: usize,
+    groups: usize,
+) -> Result<Tensor> {
+    if !runs_fast(x, w) {
+        return x.conv1d(w, padding, stride, dilation, groups);
+    }
+    let ((n, c_in, len), (c_out, c_group, k)) = match (x.dims(), w.dims()) {
+        (&[n, c, l], &[o, i, k]) => ((n, c, l), (o, i, k)),
+        (xs, ws) => bail!(
+            "conv1d: input must be (N, C_in, L) and weight (C_out, C_in / groups, K), \
+             got {xs:?} and {ws:?}"
+        ),
+    };
+    let params = ConvParams {
+        stride: [1, stride],
+        padding: [0, padding],
+        dilation: [1, dilation],
+        groups,
+    };
+    let x4 = x.contiguous()?.reshape((n, c_in, 1, len))?;
+    let w4 = w.contiguous()?.reshape((c_out, c_group, 1, k))?;
+    let y = x4.apply_op2(
+        &w4,
+        FastConv {
+            pass: Pass::Forward,
+            params,
+        },
+    )?;
+    let out_len = y.dim(3)?;
+    y.reshape((n, c_out, out_len))
+}
+
+/// The 2-D convolution parameters, for the gradient functions below.
+fn params_2d(padding: usize, stride: usize, dilation: usize, groups: usize) -> ConvParams {
+    ConvParams {
+        stride: [stride; 2],
+        padding: [padding; 2],
+        dilation: [dilation; 2],
+        groups,
+    }
+}
+
+/// Fails unless the fast kernels handle `a` and `b` (CPU, both f32 or both f64).
+fn require_fast(a: &Tensor, b: &Tensor, op: &str) -> Result<()> {
+    if !runs_fast(a, b) {
+        bail!(
+            "{op}: needs CPU f32 or f64 tensors of one dtype, got {:?}/{:?} on {:?}",
+            a.dtype(),
+            b.dtype(),
+            a.device().location()
+        );
+    }
+    Ok(())
+}
+
+/// The input gradient of [`conv2d`]: given `grad_output` `(N, C_out, OH, OW)` and the weight,
+/// the gradient for an input of dims `input_dims`. CPU f32/f64 only (what backward runs).
+pub fn conv2d_input_grad(
+    grad_output: &Tensor,
+    w: &Tensor,
+    input_dims: &[usize],
+    padding: usize,
+    stride: usize,
+    dilation: usize,
+    groups: usize,
+) -> Result<Tensor> {
+    require_fast(grad_output, w, "conv2d_input_grad")?;
+    let pass = Pass::GradInput {
+        input: input_dims.into(),
+    };
+    let params = params_2d(padding, stride, dilation, groups);
+    grad_output
+        .contiguous()?
+        .apply_op2(&w.contiguous()?, FastConv { pass, params })
+}
+
+/// The weight gradient of [`conv2d`]: given the input and `grad_output` `(N, C_out, OH, OW)`,
+/// the gradient for a weight of dims `weight_dims`. CPU f32/f64 only (what backward runs).
+pub fn conv2d_weight_grad(
+    x: &Tensor,
+    grad_output: &Tensor,
+    weight_dims: &[usize],
+    padding: usize,
+    stride: usize,
+    dilation: usize,
+    groups: usize,
+) -> Result<Tensor> {
+    require_fast(x, grad_output, "conv2d_weight_grad")?;
+    let pass = Pass::GradWeight {
+        weight: weight_dims.into(),
+    };
+    let params = params_2d(padding, stride, dilation, groups);
+    x.contiguous()?
+        .apply_op2(&grad_output.contiguous()?, FastConv { pass, params })
+}
