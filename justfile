@@ -33,3 +33,8 @@ bench-data:
 # train-kit: conv / BN / PReLU forward and gradients, candle vs ours (interleaved), then PyTorch.
 bench-conv *ARGS:
     RAYON_NUM_THREADS=2 cargo bench -p train-kit --bench conv -- {{ARGS}}
+
+# speaker-app: fbank real-time factor, ours (1 thread, then batched) and torchaudio / kaldi-native-fbank.
+bench-fbank:
+    cargo bench -p speaker-app --bench fbank
+    .venv-py/bin/python speaker-app/benches/fbank_peers.py

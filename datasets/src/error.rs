@@ -41,17 +41,26 @@ pub enum DataError {
 impl DataError {
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { path: path.into(), source }
+        Self::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     /// A format error for `path` with a human-readable reason.
     pub fn format(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
-        Self::Format { path: path.into(), reason: reason.into() }
+        Self::Format {
+            path: path.into(),
+            reason: reason.into(),
+        }
     }
 
     /// A decode error for one item.
     pub fn decode(item: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::Decode { item: item.into(), reason: reason.into() }
+        Self::Decode {
+            item: item.into(),
+            reason: reason.into(),
+        }
     }
 }
 
