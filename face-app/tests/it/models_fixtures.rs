@@ -25,10 +25,13 @@ pub fn parity_input(batch: usize) -> Result<Tensor> {
     Tensor::from_vec(data, (batch, 3, 112, 112), &Device::Cpu)
 }
 
-/// `max |a - b|` over all elements; panics on a shape mismatch.
+/// `max |a - b| / max(1, max |b|)` over all elements; panics on a shape mismatch.
 pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> Result<f32> {
     assert_eq!(a.dims(), b.dims());
-    (a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()
+    // f32 spacing grows with magnitude (eval outputs reach ~30), so the difference is taken
+    // relative to max(1, max |b|); for values up to 1 it is the plain absolute difference.
+    let scale = b.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?.max(1.0);
+    Ok((a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()? / scale)
 }
 
 /// Tensors of a safetensors fixture.
