@@ -57,7 +57,20 @@ fn time_fwd_bwd(
     (times[times.len() / 2], support)
 }
 
+/// glibc mmaps every large tensor, so each step page-faults; keep freed memory in the heap
+/// instead (the same fix the apps apply through train-kit).
+fn tune_glibc_malloc() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning parameters; called before any threads start.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_MAX, 0);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, -1);
+        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
+    }
+}
+
 fn main() {
+    tune_glibc_malloc();
     // `cargo bench ... -- WORD` keeps only the shapes whose label contains WORD (e.g. 85742).
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let threads = rayon::current_num_threads();
