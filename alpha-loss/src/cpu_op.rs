@@ -121,6 +121,20 @@ impl LossOp {
                             }
                         }
                     }
+                } else if let (RowBase::Constant(c), Power::One | Power::Two, true) =
+                    (q.base, power, 8 * sol.support >= classes)
+                {
+                    // A dense support: one branch-free pass, p_j = c [1 + (α−1)(θ_j − τ)]_+^r,
+                    // then the target's own weight.
+                    let shift = sol.max + sol.tau_rel;
+                    let d = alpha - 1.0;
+                    let gc = g * c;
+                    for (o, t) in grad.iter_mut().zip(row.iter()) {
+                        let x = (1.0 + d * (t.to_f64() - shift)).max(0.0);
+                        *o = T::from_f64(gc * power.apply(x));
+                    }
+                    grad[y] =
+                        T::from_f64(g * probability(row[y].to_f64(), q.q(y), sol, alpha, power));
                 } else {
                     // Only the support can be nonzero: θ_j > τ − 1/(α−1).
                     columns.clear();

@@ -6,6 +6,7 @@
 //! is silent.
 
 mod cpu_op;
+mod dense;
 pub mod divergence;
 mod generic;
 mod kernels;
@@ -19,10 +20,14 @@ pub use loss::{
 };
 pub use measure::ReferenceMeasure;
 mod collapse;
+mod config;
 mod head;
 mod margin;
 
 pub use collapse::{CollapseMonitor, CollapseMonitorConfig, ReinitPolicy, ReinitReason};
+pub use config::{
+    LossConfig, LossKind, MonitorSettings, ReinitConfig, DEFAULT_ALPHA, DEFAULT_SCALE,
+};
 pub use head::{l2_normalize, HeadOutput, MarginHead};
 pub use margin::{
     apply_logit_margin, AngularGradient, BaseMeasure, LogitMargin, LossSpec, Margin, MarginSpec,

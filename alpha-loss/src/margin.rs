@@ -5,6 +5,11 @@ use candle_core::{bail, DType, Result, Tensor, D};
 
 /// How an angular margin's gradient is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "kebab-case")
+)]
 pub enum AngularGradient {
     /// The derivative of the margin function itself, d cos(φ + m)/d cos φ = cos m + sin m · cot φ
     /// (1 in the linear fallback region).
@@ -17,6 +22,11 @@ pub enum AngularGradient {
 
 /// The reference measure before Q-Margin's target scaling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "kebab-case")
+)]
 pub enum BaseMeasure {
     /// q_j = 1 (entmax's Tsallis loss at α > 1; very sparse posteriors).
     #[default]

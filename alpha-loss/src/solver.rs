@@ -7,6 +7,7 @@
 //! and an exact finish on the found support (closed forms for α = 2 and α = 1.5). α = 1 is the
 //! softmax limit τ = ln Σ_j q_j e^{θ_j}, computed on its own.
 
+use crate::dense;
 use crate::kernels;
 use crate::measure::RowMeasure;
 
@@ -169,6 +170,26 @@ impl Power {
 /// and the closed forms finish α = 1.5 and α = 2 to rounding).
 const TAU_TOLERANCE: f64 = 1e-13;
 
+/// From this many candidates on, α = 1.5 and α = 2 use the histogram solver of [`dense`]
+/// instead of Newton on a copied candidate list.
+const DENSE_MIN_CANDIDATES: usize = 2048;
+
+/// True when a strided sample of the row says at least a quarter of its classes are candidates
+/// (θ_j > cut) and the row is long enough for the histogram solver to pay off.
+fn looks_dense<T: Real>(theta: &[T], cut: f64) -> bool {
+    const SAMPLES: usize = 256;
+    if theta.len() < 4 * DENSE_MIN_CANDIDATES {
+        return false;
+    }
+    let stride = theta.len() / SAMPLES;
+    let hits = theta
+        .iter()
+        .step_by(stride)
+        .filter(|v| v.to_f64() > cut)
+        .count();
+    4 * hits >= SAMPLES
+}
+
 /// One candidate class: θ_j − max and q_j.
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
@@ -268,9 +289,78 @@ fn solve_sparse<T: Real>(
 
     // Support rule: p_j > 0 iff θ_j > τ − 1/(α−1), and τ ≥ lo.
     let cut = max + lo - inv_d;
+    if !matches!(power, Power::General(_)) && looks_dense(theta, cut) {
+        // Most classes are candidates: skip the column list and histogram the row itself.
+        let lowest = lo - inv_d;
+        let above = |j: usize, v: T| {
+            let t = v.to_f64() - max;
+            (t > lowest).then_some((j, t))
+        };
+        let (thr, support, fix) = match q.base {
+            crate::measure::RowBase::Constant(c) => {
+                // Every class weighs c; the target's own weight enters as a correction member
+                // at its logit (the histogram sums and the closed form are linear in q).
+                let fix = target.and_then(|y| above(y, theta[y]).map(|(_, t)| (t, q.q(y) - c)));
+                let members = || {
+                    theta
+                        .iter()
+                        .enumerate()
+                        .filter_map(move |(j, &v)| above(j, v).map(|(_, t)| (t, c)))
+                        .chain(fix)
+                };
+                let (thr, support) = dense::dense_threshold(members, lowest, alpha);
+                (thr, support, fix)
+            }
+            _ => {
+                let members = || {
+                    theta
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(j, &v)| above(j, v).map(|(j, t)| (t, q.q(j))))
+                };
+                let (thr, support) = dense::dense_threshold(members, lowest, alpha);
+                (thr, support, None)
+            }
+        };
+        // The correction member is not a class.
+        let count = support.count() - usize::from(fix.is_some_and(|(t, _)| t > thr));
+        let weighted = support.weighted(thr, alpha == 2.0);
+        return from_support(
+            theta,
+            q,
+            alpha,
+            power,
+            max,
+            thr + inv_d,
+            weighted,
+            count,
+            target,
+        );
+    }
     let columns = &mut scratch.columns;
     columns.clear();
     T::columns_above(theta, cut, columns);
+    if columns.len() >= DENSE_MIN_CANDIDATES && !matches!(power, Power::General(_)) {
+        let members = || {
+            columns
+                .iter()
+                .map(|&j| (theta[j as usize].to_f64() - max, q.q(j as usize)))
+        };
+        let (thr, support) = dense::dense_threshold(members, lo - inv_d, alpha);
+        let weighted = support.weighted(thr, alpha == 2.0);
+        let count = support.count();
+        return from_support(
+            theta,
+            q,
+            alpha,
+            power,
+            max,
+            thr + inv_d,
+            weighted,
+            count,
+            target,
+        );
+    }
     let candidates = &mut scratch.candidates;
     candidates.clear();
     candidates.extend(columns.iter().map(|&j| Candidate {
@@ -330,7 +420,7 @@ fn solve_sparse<T: Real>(
         }
     }
 
-    // Loss = τ − θ_y + (1/α) Σ_supp p_j x_j + (q_y^{1−α} − α)/(α(α−1)); see the crate docs.
+    // Σ_supp q_j x_j^{r+1} and the support size on the found τ.
     let mut weighted = 0.0f64;
     let mut support = 0usize;
     for c in candidates.iter() {
@@ -340,6 +430,25 @@ fn solve_sparse<T: Real>(
             support += 1;
         }
     }
+    from_support(theta, q, alpha, power, max, tau, weighted, support, target)
+}
+
+/// The row's solution from τ (relative to `max`), the support's Σ q_j x_j^{r+1} and its size.
+///
+/// Loss = τ − θ_y + (1/α) Σ_supp p_j x_j + (q_y^{1−α} − α)/(α(α−1)); see the crate docs.
+#[allow(clippy::too_many_arguments)]
+fn from_support<T: Real>(
+    theta: &[T],
+    q: &RowMeasure<'_>,
+    alpha: f64,
+    power: Power,
+    max: f64,
+    tau: f64,
+    weighted: f64,
+    support: usize,
+    target: Option<usize>,
+) -> RowSolution {
+    let d = alpha - 1.0;
     let (loss, p_target) = match target {
         Some(y) => {
             let theta_y = theta[y].to_f64() - max;

@@ -80,3 +80,14 @@ fn a_truncated_or_foreign_file_is_an_error_naming_the_file() {
         .to_string()
         .contains("train.rec"));
 }
+
+#[test]
+fn data_check_reads_a_validation_bin() {
+    let want = expected();
+    let images = want["bin"]["images"].as_array().unwrap().len();
+    let report = datasets::face::check_path(&fixtures().join("pairs_py3.bin")).unwrap();
+    assert_eq!(report.format, "validation-bin");
+    assert_eq!(report.identities, 0);
+    assert_eq!(report.images, images);
+    assert_eq!(report.unreadable, 0);
+}

@@ -181,3 +181,67 @@ fn non_contiguous_logits_are_accepted() {
         .unwrap();
     assert_eq!(diff, 0.0);
 }
+
+/// Dense supports (q = 1/C puts the bracket hundreds of logits wide) at α = 1.5 and 2 take the
+/// histogram solver: ties, clustered values and wide spreads against plain f64 bisection.
+#[test]
+fn dense_supports_match_bisection_including_ties() {
+    // 6,000 classes go through the candidate list, 12,000 through the row histogram.
+    for classes in [6000, 12000] {
+        dense_case(classes);
+    }
+}
+
+fn dense_case(classes: usize) {
+    let mut state = 12345u64;
+    let mut uniform = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let rows: Vec<(&str, Vec<f32>)> = vec![
+        ("all equal", vec![1.5; classes]),
+        (
+            "two values",
+            (0..classes)
+                .map(|j| if j % 3 == 0 { 2.0 } else { -1.0 })
+                .collect(),
+        ),
+        (
+            "narrow spread",
+            (0..classes).map(|_| (uniform() * 0.01) as f32).collect(),
+        ),
+        (
+            "wide spread",
+            (0..classes)
+                .map(|_| (uniform() * 400.0 - 200.0) as f32)
+                .collect(),
+        ),
+    ];
+    let m = ReferenceMeasure::uniform(classes)
+        .unwrap()
+        .with_target_factor(0.3)
+        .unwrap();
+    let y = classes / 2;
+    let mut q = vec![1.0 / classes as f64; classes];
+    q[y] *= 0.3;
+    for (name, theta) in &rows {
+        let theta64: Vec<f64> = theta.iter().map(|&v| v as f64).collect();
+        for alpha in [1.5, 2.0] {
+            let what = format!("{name} C={classes} alpha={alpha}");
+            let plain = ReferenceMeasure::uniform(classes).unwrap();
+            let q_plain = vec![1.0 / classes as f64; classes];
+            let expected = reference_softargmax(&theta64, &q_plain, alpha);
+            let got = p_row(theta, &plain, alpha, Backend::CpuFast);
+            let sum: f64 = got.iter().sum();
+            assert_close(sum, 1.0, 1e-5, 0.0, &format!("{what} sum"));
+            for (j, (g, e)) in got.iter().zip(&expected).enumerate() {
+                assert_close(*g, *e, 1e-4, 1e-9, &format!("{what} p[{j}]"));
+            }
+            let loss = loss_row(theta, y as u32, &m, alpha, Backend::CpuFast);
+            let reference = reference_loss(&theta64, &q, alpha, y);
+            assert_close(loss, reference, 1e-4, 1e-6, &format!("{what} loss"));
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! Integration tests of alpha-loss against independent references.
 
+mod config;
 mod edge_cases;
 mod errors;
 mod helpers;

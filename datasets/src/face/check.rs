@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{DataError, Result};
 use crate::face::recordio::writer::with_suffix;
 use crate::face::recordio::{resolve_prefix, RecordDataset};
-use crate::face::{FaceImages, ImageFolder, SyntheticConfig, SyntheticFaces};
+use crate::face::{FaceImages, ImageFolder, SyntheticConfig, SyntheticFaces, ValidationBin};
 
 /// How many unreadable items a report names.
 pub const MAX_UNREADABLE_EXAMPLES: usize = 10;
@@ -16,9 +16,9 @@ pub const MAX_UNREADABLE_EXAMPLES: usize = 10;
 /// The result of [`check_path`], serialised as the `data check --json` object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataReport {
-    /// `"recordio"`, `"image-folder"` or `"synthetic"`.
+    /// `"recordio"`, `"image-folder"`, `"validation-bin"` or `"synthetic"`.
     pub format: String,
-    /// Number of identities.
+    /// Number of identities (0 for a `.bin` validation set, which has pairs, not identities).
     pub identities: usize,
     /// Number of images, readable or not.
     pub images: usize,
@@ -56,7 +56,8 @@ fn report(format: &str, identities: usize, images: usize, mut failures: Vec<Stri
 }
 
 /// Checks `path`: a RecordIO folder or prefix (`train.rec`/`.idx`), an image folder
-/// (`root/<identity>/<image>`), or the word `synthetic` (the default [`SyntheticConfig`]).
+/// (`root/<identity>/<image>`), an insightface validation `.bin` (pairs: `identities` is 0), or
+/// the word `synthetic` (the default [`SyntheticConfig`]).
 ///
 /// Every image is decoded. Unreadable items are counted, not fatal; an error means the path
 /// itself cannot be read (missing, not a data set, broken index or header).
@@ -81,6 +82,18 @@ pub fn check_path(path: &Path) -> Result<DataReport> {
         let images = data.len() + data.unreadable().len();
         return Ok(report("recordio", data.num_identities(), images, failures));
     }
+    if path.is_file() && path.extension().is_some_and(|e| e == "bin") {
+        let bin = ValidationBin::open(path)?;
+        let failures: Vec<String> = (0..bin.num_images())
+            .into_par_iter()
+            .filter_map(|i| {
+                bin.image(i)
+                    .err()
+                    .map(|e| format!("{}[{i}]: {e}", path.display()))
+            })
+            .collect();
+        return Ok(report("validation-bin", 0, bin.num_images(), failures));
+    }
     if path.is_dir() {
         let folder = ImageFolder::open(path)?;
         return Ok(report(
@@ -94,7 +107,7 @@ pub fn check_path(path: &Path) -> Result<DataReport> {
         path,
         std::io::Error::new(
             std::io::ErrorKind::NotFound,
-            "no such data set (expected a RecordIO prefix, an image folder or `synthetic`)",
+            "no such data set (expected a RecordIO prefix, an image folder, a .bin validation set or `synthetic`)",
         ),
     ))
 }
