@@ -22,13 +22,30 @@ enum Command {
     Data(cmd::data::DataArgs),
     /// Write the log-mel filterbank features of an audio file as a float32 `[frames, bins]` .npy.
     Fbank(cmd::fbank::FbankArgs),
+    /// Embed audio files, folders or lists into an eval-kit embedding store.
+    Embed(cmd::embed::EmbedArgs),
+    /// Score two recordings: same speaker or not.
+    Verify(cmd::verify::VerifyArgs),
+    /// Evaluate embeddings on VoxCeleb trial lists: EER, minDCF, TAR@FAR, AS-norm, DET plot.
+    Eval(cmd::eval::EvalArgs),
+    /// Fetch a model bundle from the Hugging Face Hub into the local cache.
+    Download(cmd::download::DownloadArgs),
+    /// Train a speaker model (default: a small model on synthetic voices) and evaluate it on
+    /// held-out speakers.
+    Train(cmd::train::TrainArgs),
 }
 
 fn main() -> ExitCode {
+    train_kit::alloc::tune_glibc_malloc();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Data(args) => cmd::data::run(args),
         Command::Fbank(args) => cmd::fbank::run(args),
+        Command::Embed(args) => cmd::embed::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
+        Command::Eval(args) => cmd::eval::run(args),
+        Command::Download(args) => cmd::download::run(args),
+        Command::Train(args) => cmd::train::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,7 +1,7 @@
 """PyTorch twin of train-kit's `conv` bench: the same layers and IResNet block, same table.
 
-Run by `cargo bench -p train-kit --bench conv` (or directly). Medians of N runs after a warm-up;
-uses torch's default thread count (set OMP_NUM_THREADS / torch.set_num_threads to compare).
+Run by `cargo bench -p train-kit --bench conv` and `just bench-conv` (or directly). Medians of N
+runs after a warm-up, on 2 threads (torch.set_num_threads(2), as RAYON_NUM_THREADS=2 for ours).
 """
 import sys
 import time
@@ -87,6 +87,7 @@ def bench_block():
 
 
 def main():
+    torch.set_num_threads(2)
     print(f"PyTorch {torch.__version__}, threads: {torch.get_num_threads()}")
     print(f"{'case':<24} {'pass':<18} {'torch ms':>10}")
     for layer in LAYERS:

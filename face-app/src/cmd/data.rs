@@ -16,10 +16,12 @@ pub struct DataArgs {
 #[derive(Debug, Subcommand)]
 enum DataAction {
     /// Count identities and images of a RecordIO prefix/folder, an image folder
-    /// (`root/<identity>/<image>`) or `synthetic`, decoding every image. Unreadable images are
-    /// counted and named, and the command still exits 0; it fails only when PATH cannot be read.
+    /// (`root/<identity>/<image>`), an insightface validation `.bin` or `synthetic`, decoding
+    /// every image. Unreadable images are counted and named, and the command still exits 0; it
+    /// fails only when PATH cannot be read.
     Check {
-        /// A RecordIO prefix or folder (`train.rec` + `train.idx`), an image folder, or `synthetic`.
+        /// A RecordIO prefix or folder (`train.rec` + `train.idx`), an image folder, a `.bin`
+        /// validation set (lfw.bin, ...), or `synthetic`.
         path: PathBuf,
         /// Print one JSON object: format, identities, images, unreadable, unreadable_examples.
         #[arg(long)]

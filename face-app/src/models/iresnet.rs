@@ -16,7 +16,8 @@
 use std::path::Path;
 
 use candle_core::{bail, DType, Device, ModuleT, Result, Tensor};
-use candle_nn::{BatchNorm, BatchNormConfig, Linear, PReLU, VarBuilder};
+use candle_nn::{BatchNormConfig, Linear, VarBuilder};
+use train_kit::conv::{BatchNorm, PReLU};
 
 use super::{check_face_batch, conv2d, Conv, INPUT_SIZE};
 
@@ -120,7 +121,7 @@ fn batch_norm(channels: usize, vb: VarBuilder) -> Result<BatchNorm> {
         eps: BN_EPS,
         ..Default::default()
     };
-    candle_nn::batch_norm(channels, cfg, vb)
+    train_kit::conv::batch_norm(channels, cfg, vb)
 }
 
 /// The `downsample` shortcut: `0` = 1×1 conv with the stage stride, `1` = BatchNorm.
@@ -156,7 +157,7 @@ impl IBasicBlock {
             bn1: batch_norm(in_channels, vb.pp("bn1"))?,
             conv1: conv2d(in_channels, planes, 3, 1, 1, 1, vb.pp("conv1"))?,
             bn2: batch_norm(planes, vb.pp("bn2"))?,
-            prelu: candle_nn::prelu(Some(planes), vb.pp("prelu"))?,
+            prelu: train_kit::conv::prelu(Some(planes), vb.pp("prelu"))?,
             conv2: conv2d(planes, planes, 3, stride, 1, 1, vb.pp("conv2"))?,
             bn3: batch_norm(planes, vb.pp("bn3"))?,
             downsample,
@@ -207,7 +208,7 @@ impl IResNet {
         let widths = cfg.stage_widths();
         let conv1 = conv2d(3, widths[0], 3, 1, 1, 1, vb.pp("conv1"))?;
         let bn1 = batch_norm(widths[0], vb.pp("bn1"))?;
-        let prelu = candle_nn::prelu(Some(widths[0]), vb.pp("prelu"))?;
+        let prelu = train_kit::conv::prelu(Some(widths[0]), vb.pp("prelu"))?;
         let mut in_channels = widths[0];
         let mut stages: [Vec<IBasicBlock>; 4] = Default::default();
         for (s, stage) in stages.iter_mut().enumerate() {
@@ -292,7 +293,14 @@ fn frozen_scale_batch_norm(channels: usize, vb: VarBuilder) -> Result<BatchNorm>
     } else {
         Tensor::ones(channels, vb.dtype(), vb.device())?
     };
-    BatchNorm::new(channels, running_mean, running_var, weight, bias, BN_EPS)
+    BatchNorm::from_candle(candle_nn::BatchNorm::new(
+        channels,
+        running_mean,
+        running_var,
+        weight,
+        bias,
+        BN_EPS,
+    )?)
 }
 
 impl ModuleT for IResNet {

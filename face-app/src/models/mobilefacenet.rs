@@ -23,7 +23,8 @@
 use std::path::Path;
 
 use candle_core::{bail, DType, Device, ModuleT, Result, Tensor};
-use candle_nn::{BatchNorm, BatchNormConfig, Linear, PReLU, VarBuilder};
+use candle_nn::{BatchNormConfig, Linear, VarBuilder};
+use train_kit::conv::{BatchNorm, PReLU};
 
 use super::{check_face_batch, conv2d, Conv};
 
@@ -73,7 +74,7 @@ impl MobileFaceNetConfig {
 }
 
 fn batch_norm(channels: usize, vb: VarBuilder) -> Result<BatchNorm> {
-    candle_nn::batch_norm(channels, BatchNormConfig::default(), vb)
+    train_kit::conv::batch_norm(channels, BatchNormConfig::default(), vb)
 }
 
 /// `ConvBlock` (with PReLU) or `LinearBlock` (without): `layers.0` conv, `layers.1` BN,
@@ -107,7 +108,7 @@ impl ConvBn {
         let conv = conv2d(cin, cout, g.kernel, g.stride, g.padding, g.groups, vb.pp(0))?;
         let bn = batch_norm(cout, vb.pp(1))?;
         let prelu = if activation {
-            Some(candle_nn::prelu(Some(cout), vb.pp(2))?)
+            Some(train_kit::conv::prelu(Some(cout), vb.pp(2))?)
         } else {
             None
         };

@@ -1,8 +1,10 @@
 //! Face backbones for 112×112 aligned faces, with parameter names matching arcface_torch
 //! checkpoints, so a converted `backbone.pth` loads without renaming.
 //!
-//! Every backbone builds its convolutions through [`conv2d`], the one place to switch all of
-//! them to another convolution implementation.
+//! Every backbone builds its convolutions through [`conv2d`], and its batch norms and PReLUs
+//! from `train_kit::conv`: train-kit's fast CPU layers, with candle-nn's variable names, shapes
+//! and init, so checkpoints are unchanged. `train_kit::conv::set_implementation` switches them
+//! all to candle's own ops (for parity tests and benchmarks).
 
 pub mod iresnet;
 pub mod mobilefacenet;
@@ -16,14 +18,14 @@ use candle_nn::{VarBuilder, VarMap};
 /// Side of the square aligned face every backbone here takes: `(B, 3, 112, 112)`.
 pub const INPUT_SIZE: usize = 112;
 
-/// The convolution layer type every backbone uses (see [`conv2d`]).
-pub type Conv = candle_nn::Conv2d;
+/// The convolution layer type every backbone uses (see [`conv2d`]): train-kit's fast layer.
+pub type Conv = train_kit::conv::Conv2d;
 
 /// Builds a bias-free square convolution (`weight` of shape `(out, in / groups, k, k)`), as
 /// every arcface_torch backbone uses.
 ///
-/// All backbones in this module build their convolutions here, so switching to a faster
-/// implementation is a change to this function and [`Conv`] only.
+/// All backbones in this module build their convolutions here; the `weight` is created or
+/// loaded exactly as by `candle_nn::conv2d_no_bias`.
 pub fn conv2d(
     in_channels: usize,
     out_channels: usize,
@@ -38,14 +40,14 @@ pub fn conv2d(
             "conv2d: {in_channels} -> {out_channels} channels cannot be split into {groups} groups"
         )
     }
-    let cfg = candle_nn::Conv2dConfig {
+    let cfg = train_kit::conv::Conv2dConfig {
         padding,
         stride,
         dilation: 1,
         groups,
         cudnn_fwd_algo: None,
     };
-    candle_nn::conv2d_no_bias(in_channels, out_channels, kernel_size, cfg, vb)
+    train_kit::conv::conv2d_no_bias(in_channels, out_channels, kernel_size, cfg, vb)
 }
 
 /// Number of trainable scalars in `varmap`: every variable except BatchNorm running statistics

@@ -1,5 +1,15 @@
 //! End-to-end tests of the `speaker-app` binary.
 
 mod data_cli;
+mod download_cli;
+mod embed_api;
+mod embed_cli;
+mod eval_cli;
 mod fbank;
 mod fbank_cli;
+mod models_arch;
+mod models_parity;
+mod train_debian;
+mod train_run;
+mod train_units;
+mod verify_cli;

@@ -12,6 +12,7 @@ use candle_nn::{BatchNormConfig, VarBuilder};
 use super::bn_kernels::{self, BnShape};
 use super::elem::ConvElem;
 use super::storage::contiguous;
+use super::switch::fast_selected;
 
 /// Batch normalisation over dim 1 of an `(N, C, ...)` tensor.
 #[derive(Debug, Clone)]
@@ -40,6 +41,18 @@ pub fn batch_norm<C: Into<BatchNormConfig>>(
 }
 
 impl BatchNorm {
+    /// Wraps a layer made by one of `candle_nn::BatchNorm::new*` (which all remove the mean),
+    /// sharing its parameters and running-stat variables; for custom parameters such as a
+    /// frozen scale. Layers from [`candle_nn::batch_norm`] come through [`batch_norm`] instead.
+    pub fn from_candle(inner: candle_nn::BatchNorm) -> Result<Self> {
+        Ok(BatchNorm {
+            running_mean: Var::from_tensor(inner.running_mean())?,
+            running_var: Var::from_tensor(inner.running_var())?,
+            remove_mean: true,
+            inner,
+        })
+    }
+
     /// The candle-nn layer sharing these parameters (used in eval mode and off CPU).
     pub fn inner(&self) -> &candle_nn::BatchNorm {
         &self.inner
@@ -57,6 +70,7 @@ impl BatchNorm {
 
     fn runs_fast(&self, x: &Tensor, train: bool) -> bool {
         train
+            && fast_selected()
             && self.remove_mean
             && x.device().is_cpu()
             && matches!(x.dtype(), DType::F32 | DType::F64)

@@ -113,24 +113,34 @@ impl CustomOp2 for FastConv {
             return Err(candle_core::Error::BackwardNotSupported { op: self.name() });
         }
         let grad_output = grad_output.contiguous()?;
-        let grad_input = grad_output.apply_op2(
-            weight,
-            FastConv {
-                pass: Pass::GradInput {
-                    input: input.shape().clone(),
+        // Skip a product nobody reads: the input of the first layer (an image batch) and frozen
+        // weights are not tracked, so their gradients would be dropped by backprop anyway.
+        let grad_input = if input.track_op() {
+            Some(grad_output.apply_op2(
+                weight,
+                FastConv {
+                    pass: Pass::GradInput {
+                        input: input.shape().clone(),
+                    },
+                    params: self.params,
                 },
-                params: self.params,
-            },
-        )?;
-        let grad_weight = input.apply_op2(
-            &grad_output,
-            FastConv {
-                pass: Pass::GradWeight {
-                    weight: weight.shape().clone(),
+            )?)
+        } else {
+            None
+        };
+        let grad_weight = if weight.track_op() {
+            Some(input.apply_op2(
+                &grad_output,
+                FastConv {
+                    pass: Pass::GradWeight {
+                        weight: weight.shape().clone(),
+                    },
+                    params: self.params,
                 },
-                params: self.params,
-            },
-        )?;
-        Ok((Some(grad_input), Some(grad_weight)))
+            )?)
+        } else {
+            None
+        };
+        Ok((grad_input, grad_weight))
     }
 }

@@ -9,6 +9,11 @@
 //! [`BatchNorm`] (from [`batch_norm`]) does the same for candle-nn's batch norm: a fused
 //! train-mode forward and closed-form backward, with the same variables and running-stat updates;
 //! [`PReLU`] (from [`prelu`]) likewise for candle-nn's per-channel PReLU.
+//!
+//! [`set_implementation`] (or the scoped [`with_implementation`]) switches all of them, for the
+//! whole process, between the fast kernels ([`Implementation::Fast`], the default) and candle's
+//! own ops ([`Implementation::Candle`]), so the same backbone on the same weights can be
+//! compared or timed both ways.
 
 mod batch_norm;
 mod bn_kernels;
@@ -23,8 +28,10 @@ mod matmul;
 pub mod ops;
 mod prelu;
 mod storage;
+mod switch;
 
 pub use batch_norm::{batch_norm, BatchNorm};
 pub use candle_nn::{Conv1dConfig, Conv2dConfig};
 pub use layers::{conv1d, conv1d_no_bias, conv2d, conv2d_no_bias, Conv1d, Conv2d};
 pub use prelu::{prelu, PReLU};
+pub use switch::{implementation, set_implementation, with_implementation, Implementation};

@@ -1,10 +1,12 @@
 //! Convolution functions with the arguments of candle's `Tensor::conv2d`/`conv1d`: the fast
-//! kernels on CPU for f32/f64, candle's own ops everywhere else.
+//! kernels on CPU for f32/f64 (unless [`super::Implementation::Candle`] is selected), candle's
+//! own ops everywhere else. The explicit gradient functions always run the fast kernels.
 
 use candle_core::{bail, DType, Result, Tensor};
 
 use super::custom_op::{FastConv, Pass};
 use super::geometry::ConvParams;
+use super::switch::fast_selected;
 
 /// True when the fast CPU kernels handle these tensors.
 fn runs_fast(x: &Tensor, w: &Tensor) -> bool {
@@ -23,7 +25,7 @@ pub fn conv2d(
     dilation: usize,
     groups: usize,
 ) -> Result<Tensor> {
-    if !runs_fast(x, w) {
+    if !fast_selected() || !runs_fast(x, w) {
         return x.conv2d(w, padding, stride, dilation, groups);
     }
     let params = params_2d(padding, stride, dilation, groups);
@@ -48,7 +50,7 @@ pub fn conv1d(
     dilation: usize,
     groups: usize,
 ) -> Result<Tensor> {
-    if !runs_fast(x, w) {
+    if !fast_selected() || !runs_fast(x, w) {
         return x.conv1d(w, padding, stride, dilation, groups);
     }
     let ((n, c_in, len), (c_out, c_group, k)) = match (x.dims(), w.dims()) {

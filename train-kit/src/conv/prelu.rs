@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use super::elem::ConvElem;
 use super::storage::contiguous;
+use super::switch::fast_selected;
 
 /// `y = max(x, 0) + weight[c] * min(x, 0)` over dim 1 of an `(N, C, ...)` tensor.
 #[derive(Debug, Clone)]
@@ -35,7 +36,8 @@ impl PReLU {
 impl Module for PReLU {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let w = self.inner.weight();
-        let fast = !self.inner.is_scalar()
+        let fast = fast_selected()
+            && !self.inner.is_scalar()
             && x.device().is_cpu()
             && matches!(x.dtype(), DType::F32 | DType::F64)
             && x.dtype() == w.dtype()

@@ -145,7 +145,9 @@ impl Optimizer for AdamW {
                 let Some(grad) = grads.get(p.var.as_tensor()) else {
                     continue;
                 };
-                let param = p.var.as_tensor();
+                // Detached, as in Sgd: no op recording across steps.
+                let param = &p.var.as_tensor().detach();
+                let grad = &grad.detach();
                 let m = match self.moments.remove(&p.name) {
                     Some(m) => m,
                     None => Moments {
@@ -171,8 +173,8 @@ impl Optimizer for AdamW {
                 self.moments.insert(
                     p.name.clone(),
                     Moments {
-                        exp_avg,
-                        exp_avg_sq,
+                        exp_avg: exp_avg.detach(),
+                        exp_avg_sq: exp_avg_sq.detach(),
                         steps,
                     },
                 );

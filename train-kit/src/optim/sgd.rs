@@ -137,8 +137,10 @@ impl Optimizer for Sgd {
                 let Some(grad) = grads.get(p.var.as_tensor()) else {
                     continue;
                 };
-                let param = p.var.as_tensor();
-                let mut g = grad.clone();
+                // Detached: the update must not record ops, or every step's buffers (and, through
+                // a non-detached gradient, its whole activation graph) would stay alive.
+                let param = &p.var.as_tensor().detach();
+                let mut g = grad.detach();
                 let mut base = param.clone();
                 if wd != 0.0 {
                     if cfg.decoupled_weight_decay {
@@ -157,7 +159,7 @@ impl Optimizer for Sgd {
                     } else {
                         buf.clone()
                     };
-                    self.momentum.insert(p.name.clone(), buf);
+                    self.momentum.insert(p.name.clone(), buf.detach());
                 }
                 p.var.set(&(base - (g * lr)?)?)?;
             }

@@ -1,0 +1,132 @@
+//! `face-app train` failure paths: bad config values, unknown names and missing data give errors
+//! that name the problem, from the library and from the binary (exit code 1, no panic).
+
+use std::process::Command;
+
+use face_app::train::TrainConfig;
+
+use crate::train_support::{tiny, train, TINY};
+
+fn config_error(overrides: &[&str]) -> String {
+    let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    let err = TrainConfig::from_toml(TINY, "tiny", &overrides)
+        .err()
+        .expect("config must be refused");
+    format!("{err:#}")
+}
+
+#[test]
+fn bad_config_values_are_refused_naming_the_key() {
+    let cases: [(&[&str], &str); 9] = [
+        (&["train.batch_size=1"], "train.batch_size = 1"),
+        (&["train.steps=0"], "train.steps = 0"),
+        (
+            &["train.epochs=2.0"],
+            "train.steps and train.epochs are both set",
+        ),
+        (&["optimizer.lr=-0.1"], "optimizer.lr = -0.1"),
+        (&["train.lr_power=0"], "train.lr_power = 0"),
+        (&["eval.fars=[0.0, 1e-3]"], "eval.fars contains 0"),
+        (&["loss.alpha=0.5"], "alpha"),
+        (&["model.backbone=\"r7\""], "unknown backbone \"r7\""),
+        (&["train.batchsize=8"], "unknown field `batchsize`"),
+    ];
+    for (overrides, expected) in cases {
+        let message = config_error(overrides);
+        assert!(
+            message.contains(expected),
+            "{overrides:?}: expected {expected:?} in {message:?}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_loss_name_lists_the_known_ones() {
+    let message = config_error(&["loss.kind=\"sphereface\""]);
+    assert!(message.contains("sphereface"), "{message}");
+    assert!(
+        message.contains("qmargin") && message.contains("a3m-i"),
+        "{message}"
+    );
+}
+
+#[test]
+fn overrides_reach_the_config_and_bang_removes_a_key() {
+    let cfg = tiny(&[
+        "loss.kind=a3m-i",
+        "loss.alpha=2",
+        "train.steps=9",
+        "data.source=/x/y",
+    ]);
+    assert_eq!(cfg.loss.kind, alpha_loss::LossKind::A3MI);
+    assert_eq!(cfg.loss.alpha, Some(2.0));
+    assert_eq!(cfg.train.steps, Some(9));
+    assert_eq!(cfg.data.source, "/x/y");
+    let cfg = tiny(&["!train.steps", "train.epochs=1.5"]);
+    assert_eq!((cfg.train.steps, cfg.train.epochs), (None, Some(1.5)));
+    assert!(config_error(&["train.steps"]).contains("expected key=value"));
+}
+
+#[test]
+fn a_missing_data_path_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-faces");
+    let cfg = tiny(&[&format!("data.source={:?}", missing.display().to_string())]);
+    let err = train(&cfg, &dir.path().join("run"), false, None)
+        .err()
+        .expect("no data");
+    let message = format!("{err:#}");
+    assert!(
+        message.contains("no-such-faces") && message.contains("does not exist"),
+        "{message}"
+    );
+}
+
+#[test]
+fn resume_without_a_checkpoint_and_reuse_of_a_run_dir_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let err = train(&tiny(&[]), &out, true, None)
+        .err()
+        .expect("nothing to resume");
+    assert!(format!("{err:#}").contains("no checkpoint to continue from"));
+    train(&tiny(&["train.steps=2"]), &out, false, Some(2)).unwrap();
+    let err = train(&tiny(&[]), &out, false, None)
+        .err()
+        .expect("run dir in use");
+    assert!(format!("{err:#}").contains("pass --resume"), "{err:#}");
+}
+
+fn face_app(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_face-app"))
+        .args(args)
+        .output()
+        .expect("face-app runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "face-app panicked: {stderr}");
+    (out.status.success(), stderr)
+}
+
+#[test]
+fn the_binary_reports_bad_input_without_panicking() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run").display().to_string();
+    let (ok, stderr) = face_app(&["train", "--loss", "nope", "--out", &out]);
+    assert!(!ok);
+    assert!(stderr.contains("unknown loss \"nope\""), "{stderr}");
+    let (ok, stderr) = face_app(&["train", "--data", "/no/such/faces", "--out", &out]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("/no/such/faces") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+    let (ok, stderr) = face_app(&["train", "--set", "train.batch_size=0", "--out", &out]);
+    assert!(!ok);
+    assert!(stderr.contains("train.batch_size = 0"), "{stderr}");
+    let (ok, stderr) = face_app(&["train", "--config", "/no/such.toml"]);
+    assert!(!ok);
+    assert!(stderr.contains("reading config /no/such.toml"), "{stderr}");
+    let (ok, stderr) = face_app(&["train", "--resume"]);
+    assert!(!ok);
+    assert!(stderr.contains("--resume needs --out"), "{stderr}");
+}

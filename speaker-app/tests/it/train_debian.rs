@@ -1,0 +1,127 @@
+//! Real speech: train on part of the Debian voices (`asterisk-core-sounds-*-wav`,
+//! `klettres-data`, `ktuberling-data`, installed by `.ci/run`) and verify on held-out voices.
+//! Skips with a message when the packages are absent.
+
+use std::path::Path;
+
+use candle_core::{DType, Device};
+use candle_nn::{VarBuilder, VarMap};
+use datasets::speech::debian::{discover_debian_voices, DEBIAN_PACKAGES, DEFAULT_DEBIAN_ROOT};
+use speaker_app::models::{SpeakerModel, SpeakerModelConfig};
+use speaker_app::train::data::load_corpus;
+use speaker_app::train::report::evaluate;
+use speaker_app::train::{train, Overrides, RunOptions, TrainConfig, DEMO_CONFIG};
+
+fn debian_present() -> bool {
+    match discover_debian_voices(Path::new(DEFAULT_DEBIAN_ROOT)) {
+        Ok(Some(_)) => true,
+        _ => {
+            eprintln!(
+                "skipped: no Debian voices under {DEFAULT_DEBIAN_ROOT} (install {})",
+                DEBIAN_PACKAGES.join(" ")
+            );
+            false
+        }
+    }
+}
+
+/// The demo config on the Debian voices: short clips allowed (klettres letters), 10 voices held out.
+fn debian_config(loss: &str, steps: u64) -> TrainConfig {
+    let set = [
+        "data.min_seconds=0.3".to_string(),
+        "data.chunk_seconds=1.5".to_string(),
+        "eval.held_out_speakers=10".to_string(),
+        "eval.utterances_per_speaker=6".to_string(),
+        "eval.max_seconds=4.0".to_string(),
+        "train.progress_bar=false".to_string(),
+        "train.log_every_steps=50".to_string(),
+        "margin_schedule.increase_start_epoch=1.0".to_string(),
+        "margin_schedule.fix_start_epoch=1.0".to_string(),
+        format!("train.steps={steps}"),
+    ];
+    let o = Overrides {
+        data: Some("debian".into()),
+        loss: Some(loss.into()),
+        set: set.to_vec(),
+        ..Overrides::default()
+    };
+    TrainConfig::from_toml(DEMO_CONFIG, &o).unwrap()
+}
+
+/// EER and minDCF of the trained model and of an untrained one on the same held-out trials.
+fn train_and_compare(loss: &str, steps: u64) -> (f64, f64, f64) {
+    let cfg = debian_config(loss, steps);
+    let dir = tempfile::tempdir().unwrap();
+    let summary = train(
+        &cfg,
+        &RunOptions {
+            out: dir.path().join("run"),
+            resume: false,
+        },
+    )
+    .unwrap();
+    let trained = summary.eval.unwrap();
+    let vars = VarMap::new();
+    let untrained_model = SpeakerModel::new(
+        &SpeakerModelConfig::small(),
+        VarBuilder::from_varmap(&vars, DType::F32, &Device::Cpu),
+    )
+    .unwrap();
+    let held_out = load_corpus(&cfg).unwrap().held_out;
+    let untrained = evaluate(&untrained_model, &held_out, &cfg.eval, &Device::Cpu).unwrap();
+    assert_eq!(
+        untrained.metrics.n_target, trained.metrics.n_target,
+        "same trials"
+    );
+    (
+        trained.metrics.eer,
+        trained.metrics.min_dcf,
+        untrained.metrics.eer,
+    )
+}
+
+#[test]
+#[ignore = "not yet reliable: 150 steps of the small model give held-out EER 27-35 % against 37-39 % untrained (unseeded init); needs tuning before it can gate CI"]
+fn debian_voices_train_and_verify_held_out_speakers() {
+    if !debian_present() {
+        return;
+    }
+    for loss in ["qmargin", "arcface"] {
+        let (eer, min_dcf, untrained) = train_and_compare(loss, 150);
+        eprintln!(
+            "{loss}: held-out EER {:.2} % (untrained {:.2} %), minDCF {min_dcf:.3}",
+            100.0 * eer,
+            100.0 * untrained
+        );
+        assert!(eer < 0.32, "{loss}: held-out EER {eer} is not below 32 %");
+        assert!(
+            eer < untrained - 0.05,
+            "{loss}: trained EER {eer} is not clearly below the untrained model's {untrained}"
+        );
+    }
+}
+
+/// Every loss on the Debian voices, one table (run with `--ignored --nocapture`).
+#[test]
+#[ignore = "about 1 min per loss on 2 cores; prints the per-loss table"]
+fn debian_voices_every_loss_table() {
+    if !debian_present() {
+        return;
+    }
+    let mut rows = Vec::new();
+    for kind in alpha_loss::LossKind::ALL {
+        let (eer, min_dcf, untrained) = train_and_compare(kind.name(), 300);
+        rows.push(format!(
+            "| {:<8} | {:>6.2} | {:>6.3} | {:>6.2} |",
+            kind.name(),
+            100.0 * eer,
+            min_dcf,
+            100.0 * untrained
+        ));
+    }
+    println!("| loss     | EER %  | minDCF | untrained EER % |");
+    println!("|---|---|---|---|");
+    for r in rows {
+        println!("{r}");
+    }
+}

@@ -1,0 +1,217 @@
+//! `speaker-app train` end to end on tiny synthetic runs: the artifacts of a run, exact resume,
+//! and the errors of bad invocations.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+
+use candle_core::{Device, Tensor};
+use speaker_app::train::{train, Overrides, RunOptions, TrainConfig, DEMO_CONFIG};
+
+fn speaker_app(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_speaker-app"))
+        .args(args)
+        .output()
+        .expect("speaker-app runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A run of 8 steps on 6 synthetic voices, checkpoints every 4, the margin rising during it.
+fn tiny_config() -> TrainConfig {
+    let set = [
+        "data.synthetic.train_speakers=6",
+        "data.synthetic.utterances_per_speaker=4",
+        "data.num_workers=1",
+        "eval.held_out_speakers=3",
+        "eval.utterances_per_speaker=3",
+        "train.steps=8",
+        "train.batch_size=6",
+        "train.checkpoint_every_steps=4",
+        "train.keep_last=3",
+        "train.log_every_steps=2",
+        "train.progress_bar=false",
+        "optim.warmup_epochs=0.5",
+        "margin_schedule.increase_start_epoch=1.5",
+        "margin_schedule.fix_start_epoch=2.5",
+    ];
+    let o = Overrides {
+        set: set.iter().map(|s| s.to_string()).collect(),
+        ..Overrides::default()
+    };
+    TrainConfig::from_toml(DEMO_CONFIG, &o).unwrap()
+}
+
+fn tensors(path: &Path) -> HashMap<String, Tensor> {
+    candle_core::safetensors::load(path, &Device::Cpu).unwrap()
+}
+
+fn assert_same_tensors(a: &Path, b: &Path) {
+    let (ta, tb) = (tensors(a), tensors(b));
+    assert_eq!(ta.len(), tb.len(), "{} vs {}", a.display(), b.display());
+    for (name, x) in &ta {
+        let y = &tb[name];
+        let x = x
+            .flatten_all()
+            .unwrap()
+            .to_dtype(candle_core::DType::F64)
+            .unwrap();
+        let y = y
+            .flatten_all()
+            .unwrap()
+            .to_dtype(candle_core::DType::F64)
+            .unwrap();
+        assert_eq!(
+            x.to_vec1::<f64>().unwrap(),
+            y.to_vec1::<f64>().unwrap(),
+            "{name} differs"
+        );
+    }
+}
+
+#[test]
+fn train_writes_report_plot_bundle_and_resumes_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let cfg = tiny_config();
+    let opts = RunOptions {
+        out: out.clone(),
+        resume: false,
+    };
+    let summary = train(&cfg, &opts).unwrap();
+    assert_eq!(summary.steps, 8);
+    // 6 voices x 4 utterances / batch 6 = 4 steps per (wespeaker) epoch; 3 speeds = 18 classes.
+    assert_eq!(summary.steps_per_epoch, 4);
+    assert_eq!(summary.num_classes, 18);
+
+    // Artifacts.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let eer = report["held_out"]["metrics"]["eer"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&eer));
+    assert_eq!(report["held_out"]["speakers"], 3);
+    assert_eq!(report["held_out"]["utterances"], 9);
+    assert_eq!(report["held_out"]["metrics"]["n_target"], 9);
+    assert_eq!(report["held_out"]["metrics"]["n_nontarget"], 27);
+    let bundle: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("model/config.json")).unwrap())
+            .unwrap();
+    assert!(
+        bundle["loss"].as_str().unwrap().starts_with("qmargin s=32"),
+        "{bundle}"
+    );
+    let fars: Vec<f64> = bundle["thresholds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            assert!(t["threshold"].as_f64().is_some());
+            t["far"].as_f64().unwrap()
+        })
+        .collect();
+    assert_eq!(fars, vec![1e-3, 1e-2, 1e-1]);
+    assert!(out.join("model/model.safetensors").is_file());
+    assert!(out.join("config.toml").is_file());
+    if report["det_plot"] == "det.png" {
+        let png = std::fs::read(out.join("det.png")).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+    }
+    let metrics = train_kit::MetricsLog::read_all(&out.join("metrics.jsonl")).unwrap();
+    let steps: Vec<u64> = metrics.iter().map(|m| m.step).collect();
+    assert_eq!(steps, vec![2, 4, 6, 8]);
+    // The margin rises from epoch 1.5 (step 2) to epoch 2.5 (step 6), as Q-Margin's prior.
+    let margins: Vec<f64> = metrics
+        .iter()
+        .map(|m| m.extra["margin"].as_f64().unwrap())
+        .collect();
+    assert_eq!(margins[0], 0.0);
+    assert!(margins[1] > 0.0 && margins[1] < 0.2, "{margins:?}");
+    assert_eq!(margins[3], 0.2);
+
+    // Exact resume: drop the last checkpoint and continue from step 4.
+    let ckpts = out.join("checkpoints");
+    let last = ckpts.join("step-00000008");
+    let straight = dir.path().join("straight");
+    std::fs::rename(&last, &straight).unwrap();
+    assert!(ckpts.join("step-00000004").is_dir());
+    let resumed = train(
+        &cfg,
+        &RunOptions {
+            out: out.clone(),
+            resume: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(resumed.steps, 8);
+    for file in [
+        "model.safetensors",
+        "head.safetensors",
+        "optimizer.safetensors",
+    ] {
+        assert_same_tensors(&straight.join(file), &last.join(file));
+    }
+    let metrics = train_kit::MetricsLog::read_all(&out.join("metrics.jsonl")).unwrap();
+    let steps: Vec<u64> = metrics.iter().map(|m| m.step).collect();
+    assert_eq!(
+        steps,
+        vec![2, 4, 6, 8],
+        "no duplicated lines after the resume"
+    );
+
+    // Without --resume an existing run is not overwritten.
+    let err = format!("{:#}", train(&cfg, &opts).unwrap_err());
+    assert!(
+        err.contains("already has checkpoints") && err.contains("--resume"),
+        "{err}"
+    );
+}
+
+#[test]
+fn train_cli_rejects_bad_invocations_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let out = out.to_str().unwrap();
+    let (ok, _, err) = speaker_app(&["train", "--loss", "magic", "--out", out]);
+    assert!(!ok);
+    assert!(err.contains("unknown loss \"magic\""), "{err}");
+
+    let (ok, _, err) = speaker_app(&["train", "--set", "optim.final_lr=1.0", "--out", out]);
+    assert!(!ok);
+    assert!(err.contains("optim.final_lr = 1"), "{err}");
+
+    let missing = dir.path().join("no-such-corpus");
+    let (ok, _, err) = speaker_app(&["train", "--data", missing.to_str().unwrap(), "--out", out]);
+    assert!(!ok);
+    assert!(
+        err.contains("no such file or folder") && err.contains("no-such-corpus"),
+        "{err}"
+    );
+
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(
+        &cfg,
+        DEMO_CONFIG.replace("[train]", "[train]\nbatch_sise = 3"),
+    )
+    .unwrap();
+    let (ok, _, err) = speaker_app(&["train", "--config", cfg.to_str().unwrap(), "--out", out]);
+    assert!(!ok);
+    assert!(
+        err.contains("bad.toml") && err.contains("batch_sise"),
+        "{err}"
+    );
+
+    let (ok, _, err) = speaker_app(&["train", "--resume", "--out", out]);
+    assert!(!ok);
+    assert!(err.contains("no checkpoint"), "{err}");
+
+    let (ok, stdout, _) = speaker_app(&["train", "--help"]);
+    assert!(ok);
+    for flag in [
+        "--config", "--data", "--loss", "--alpha", "--musan", "--rir", "--resume", "--set",
+    ] {
+        assert!(stdout.contains(flag), "--help lacks {flag}");
+    }
+}
