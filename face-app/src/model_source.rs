@@ -69,7 +69,7 @@ impl HubOptions {
         }
         ["HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"]
             .iter()
-            .filter_map(|k| std::env::var_os(k))
+            .filter_map(std::env::var_os)
             .find(|v| !v.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| hf_hub::hf_home().join("hub"))

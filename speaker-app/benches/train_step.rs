@@ -13,7 +13,7 @@
 
 use std::time::Instant;
 
-use candle_core::{DType, Device, ModuleT, Result, Tensor, D};
+use candle_core::{DType, Device, Result, Tensor, D};
 use candle_nn::{VarBuilder, VarMap};
 use speaker_app::models::{SpeakerModel, SpeakerModelConfig};
 use train_kit::conv::{set_implementation, Implementation};

@@ -9,9 +9,7 @@ use crate::train_support::{tiny, train, TINY};
 
 fn config_error(overrides: &[&str]) -> String {
     let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-    let err = TrainConfig::from_toml(TINY, "tiny", &overrides)
-        .err()
-        .expect("config must be refused");
+    let err = TrainConfig::from_toml(TINY, "tiny", &overrides).expect_err("config must be refused");
     format!("{err:#}")
 }
 

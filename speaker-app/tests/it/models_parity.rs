@@ -174,7 +174,7 @@ fn pth_with_wrong_shapes_is_an_error_naming_the_tensor() -> Result<()> {
     });
     let err = SpeakerModel::from_pth(&cfg, &fixtures().join("resnet_tiny.pt"), &Device::Cpu)
         .err()
-        .expect("width 8 must not load width-4 weights");
+        .unwrap_or_else(|| panic!("width 8 must not load width-4 weights"));
     let msg = format!("{err:#}");
     assert!(
         msg.contains("resnet_tiny.pt") && msg.contains("shape"),
@@ -187,7 +187,7 @@ fn pth_with_wrong_shapes_is_an_error_naming_the_tensor() -> Result<()> {
         &Device::Cpu,
     )
     .err()
-    .expect("a ResNet checkpoint has no ECAPA tensors");
+    .unwrap_or_else(|| panic!("a ResNet checkpoint has no ECAPA tensors"));
     let msg = format!("{err:#}");
     assert!(
         msg.contains("resnet_tiny.pt") && msg.contains("no tensor") && msg.contains("ecapa"),
@@ -201,7 +201,7 @@ fn load_bundle_errors_name_the_file() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let err = load_bundle(dir.path(), &Device::Cpu)
         .err()
-        .expect("empty dir");
+        .unwrap_or_else(|| panic!("empty dir"));
     assert!(format!("{err:#}").contains("config.json"), "{err:#}");
 
     std::fs::write(
@@ -210,7 +210,7 @@ fn load_bundle_errors_name_the_file() -> Result<()> {
     )?;
     let err = load_bundle(dir.path(), &Device::Cpu)
         .err()
-        .expect("wrong format");
+        .unwrap_or_else(|| panic!("wrong format"));
     assert!(format!("{err:#}").contains("something-else"), "{err:#}");
 
     let cfg = SpeakerModelConfig::small();
@@ -218,7 +218,7 @@ fn load_bundle_errors_name_the_file() -> Result<()> {
     // The weights file holds no tensors, so the model's variables are missing.
     let err = load_bundle(dir.path(), &Device::Cpu)
         .err()
-        .expect("missing tensors");
+        .unwrap_or_else(|| panic!("missing tensors"));
     assert!(format!("{err:#}").contains("model.safetensors"), "{err:#}");
 
     let err = save_bundle(
@@ -228,7 +228,7 @@ fn load_bundle_errors_name_the_file() -> Result<()> {
         serde_json::json!({"model": 1}),
     )
     .err()
-    .expect("reserved field");
+    .unwrap_or_else(|| panic!("reserved field"));
     assert!(format!("{err:#}").contains("model"), "{err:#}");
     Ok(())
 }
