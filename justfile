@@ -41,6 +41,10 @@ bench-conv *ARGS:
         .venv-py/bin/python train-kit/benches/train_step_torch.py {{ARGS}}; \
     else echo "(no PyTorch figures: .venv-py/bin/python with torch not found)"; fi
 
+# Train steps on a CUDA GPU (IResNet-50 b128 and ResNet34 b128 with Q-Margin / ArcFace / softmax, MS1MV2- and VoxCeleb2-sized heads), then PyTorch's on the same GPU. Needs the CUDA toolkit (see README).
+bench-gpu REPS="10":
+    bash train-kit/benches/gpu_train_steps.sh "" {{REPS}}
+
 # speaker-app: fbank real-time factor, ours (1 thread, then batched) and torchaudio / kaldi-native-fbank.
 bench-fbank:
     cargo bench -p speaker-app --bench fbank

@@ -7,8 +7,9 @@
 
 Each step: train-mode forward, 1000-class cosine head (scale 64) + cross-entropy, backward,
 SGD (lr 1e-3, momentum 0.9, weight decay 5e-4) step. Median of the timed steps after one
-warm-up, with torch.set_num_threads(2). `--quick`: one timed step; `--reps N`; `--model
-iresnet50|resnet34` to pick one.
+warm-up, with torch.set_num_threads(2) on CPU. `--quick`: one timed step; `--reps N`; `--model
+iresnet50|resnet34` to pick one; `--device cuda`, `--batch N` and `--classes N` for the GPU
+comparison (the device is synchronized before each timer reading).
 """
 import argparse
 import time
@@ -121,29 +122,39 @@ class ResNet(nn.Module):
         return self.seg_1(stats)
 
 
-def bench(name, model, x, emb_dim, reps):
-    model.train()
-    head = nn.Parameter(torch.randn(CLASSES, emb_dim) * 0.05)
+def bench(name, model, x, emb_dim, reps, classes=CLASSES):
+    dev = x.device
+    model.to(dev).train()
+    head = nn.Parameter(torch.randn(classes, emb_dim, device=dev) * 0.05)
     params = [p for p in model.parameters() if p.requires_grad] + [head]
     opt = torch.optim.SGD(params, lr=1e-3, momentum=0.9, weight_decay=5e-4)
-    labels = torch.arange(x.shape[0]) % CLASSES
+    labels = torch.arange(x.shape[0], device=dev) % classes
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
 
     def step():
+        sync()
         t0 = time.perf_counter()
         emb = model(x)
+        sync()
         t1 = time.perf_counter()
         logits = SCALE * F.linear(F.normalize(emb), F.normalize(head))
         F.cross_entropy(logits, labels).backward()
+        sync()
         t2 = time.perf_counter()
         opt.step()
         opt.zero_grad(set_to_none=True)
+        sync()
         t3 = time.perf_counter()
         return [(t3 - t0) * 1e3, (t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3]
 
     step()
     runs = [step() for _ in range(reps)]
     med = [sorted(col)[len(col) // 2] for col in zip(*runs)]
-    print(f"{name:<34} {med[0]:>10.0} {med[1]:>10.0} {med[2]:>13.0} {med[3]:>10.0}")
+    rate = x.shape[0] * 1e3 / med[0]
+    print(f"{name:<34} {med[0]:>10.1f} {med[1]:>10.1f} {med[2]:>13.1f} {med[3]:>10.1f} {rate:>10.1f}")
 
 
 def main():
@@ -151,19 +162,27 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--reps", type=int)
     ap.add_argument("--model", choices=["iresnet50", "resnet34"])
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (GPU runs use all threads)")
+    ap.add_argument("--batch", type=int, help="batch size (default 32 faces, 64 utterances)")
+    ap.add_argument("--classes", type=int, default=CLASSES)
     args, _ = ap.parse_known_args()  # `just bench-conv` passes the Rust benches' words too
     reps = args.reps or (1 if args.quick else 3)
-    torch.set_num_threads(2)
+    dev = torch.device(args.device)
+    if dev.type == "cpu":
+        torch.set_num_threads(2)
     torch.manual_seed(0)
     print(f"\nPyTorch {torch.__version__} whole train steps, threads: {torch.get_num_threads()}, "
-          f"1 warm-up + {reps} timed steps, {CLASSES}-class cosine head + CE, SGD momentum")
-    print(f"{'model':<34} {'step ms':>10} {'forward':>10} {'loss+backward':>13} {'update':>10}")
+          f"1 warm-up + {reps} timed steps, {args.classes}-class cosine head + CE, SGD momentum, "
+          f"device {dev}")
+    print(f"{'model':<34} {'step ms':>10} {'forward':>10} {'loss+backward':>13} {'update':>10} {'items/s':>10}")
     if args.model in (None, "iresnet50"):
-        x = torch.randn(32, 3, 112, 112) * 0.5
-        bench("IResNet-50 112x112 b32", IResNet([3, 4, 14, 3]), x, 512, reps)
+        b = args.batch or 32
+        x = torch.randn(b, 3, 112, 112, device=dev) * 0.5
+        bench(f"IResNet-50 112x112 b{b}", IResNet([3, 4, 14, 3]), x, 512, reps, args.classes)
     if args.model in (None, "resnet34"):
-        x = torch.randn(64, 200, 80)
-        bench("ResNet34 [64, 1, 80, 200]", ResNet([3, 4, 6, 3]), x, 256, reps)
+        b = args.batch or 64
+        x = torch.randn(b, 200, 80, device=dev)
+        bench(f"ResNet34 [{b}, 1, 80, 200]", ResNet([3, 4, 6, 3]), x, 256, reps, args.classes)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ pub mod progress;
 pub mod rng_state;
 pub mod run_dir;
 pub mod schedule;
+pub mod step_bench;
 pub mod trainer;
 
 pub use checkpoint::{CheckpointConfig, CheckpointManifest, CheckpointStore};

@@ -57,7 +57,8 @@ impl Module for Conv2d {
         let y = if x.device().is_cpu() {
             ops::conv2d(x, &self.weight, c.padding, c.stride, c.dilation, c.groups)?
         } else {
-            x.conv2d_with_algo(
+            ops::candle_conv2d(
+                x,
                 &self.weight,
                 c.padding,
                 c.stride,

@@ -2,6 +2,7 @@
 //! kernels on CPU for f32/f64 (unless [`super::Implementation::Candle`] is selected), candle's
 //! own ops everywhere else. The explicit gradient functions always run the fast kernels.
 
+use candle_core::conv::CudnnFwdAlgo;
 use candle_core::{bail, DType, Result, Tensor};
 
 use super::custom_op::{FastConv, Pass};
@@ -26,7 +27,7 @@ pub fn conv2d(
     groups: usize,
 ) -> Result<Tensor> {
     if !fast_selected() || !runs_fast(x, w) {
-        return x.conv2d(w, padding, stride, dilation, groups);
+        return candle_conv2d(x, w, padding, stride, dilation, groups, None);
     }
     let params = params_2d(padding, stride, dilation, groups);
     x.contiguous()?.apply_op2(
@@ -36,6 +37,42 @@ pub fn conv2d(
             params,
         },
     )
+}
+
+/// candle's `conv2d_with_algo`, made safe to differentiate on every input size.
+///
+/// candle 0.11's backward of a strided conv2d takes the transposed convolution's output padding
+/// from the height alone and uses it for the width too, so the input gradient comes out one
+/// column short or long (a shape error) when `(H + 2p - d(k-1) - 1) mod stride` differs from the
+/// same for W, e.g. fbank `[80 bins, 99 frames]` at stride 2. Padding the dimension with the
+/// smaller remainder by zeros up to the other's remainder leaves every output value and the output
+/// size unchanged (those positions only ever met the implicit zero padding) and makes candle's
+/// gradient shapes agree. This is the path on CUDA and with [`super::Implementation::Candle`].
+pub fn candle_conv2d(
+    x: &Tensor,
+    w: &Tensor,
+    padding: usize,
+    stride: usize,
+    dilation: usize,
+    groups: usize,
+    algo: Option<CudnnFwdAlgo>,
+) -> Result<Tensor> {
+    let x = match (x.dims(), w.dims()) {
+        (&[_, _, h, wd], &[_, _, kh, kw]) if stride > 1 => {
+            let rem = |size: usize, k: usize| {
+                (size + 2 * padding)
+                    .checked_sub(dilation * (k - 1) + 1)
+                    .map(|n| n % stride)
+            };
+            match (rem(h, kh), rem(wd, kw)) {
+                (Some(rh), Some(rw)) if rh > rw => x.pad_with_zeros(3, 0, rh - rw)?,
+                (Some(rh), Some(rw)) if rw > rh => x.pad_with_zeros(2, 0, rw - rh)?,
+                _ => x.clone(),
+            }
+        }
+        _ => x.clone(),
+    };
+    x.conv2d_with_algo(w, padding, stride, dilation, groups, algo)
 }
 
 /// 1-D convolution of `x` `(N, C_in, L)` with `w` `(C_out, C_in / groups, K)`, giving
