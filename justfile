@@ -45,6 +45,10 @@ bench-conv *ARGS:
 bench-gpu REPS="10":
     bash train-kit/benches/gpu_train_steps.sh "" {{REPS}}
 
+# Build both apps with `--features cuda` without a GPU or CUDA install (toolkit from PyPI, link stubs; ~20 min).
+check-cuda:
+    bash .ci/cuda-check
+
 # speaker-app: fbank real-time factor, ours (1 thread, then batched) and torchaudio / kaldi-native-fbank.
 bench-fbank:
     cargo bench -p speaker-app --bench fbank

@@ -1,7 +1,7 @@
 //! The candle-op path of the conv layers (what CUDA runs, and `Implementation::Candle` on CPU):
 //! outputs and gradients equal those of a convolution built from elementary ops, on the shapes
-//! where candle 0.11's own conv2d backward is wrong (H and W leaving different remainders at
-//! stride > 1); and candle's conv1d, which the 1-D layers run there as it is.
+//! where candle 0.11's own conv backward is wrong: conv2d with H and W leaving different
+//! remainders at stride > 1; conv1d with kernel size 1 and a batch > 1, or an input slice.
 
 mod conv_common;
 
@@ -73,6 +73,42 @@ fn conv2d_candle_path_is_right_where_candle_backward_is_not() {
 }
 
 #[test]
+fn conv1d_candle_path_is_right_on_a_channel_slice() {
+    let mut rng = Rng::new(31);
+    compare(
+        &mut rng,
+        &[2, 16, 13],
+        &[4, 4, 3],
+        &|x, w| ops::candle_conv1d(&x.narrow(1, 4, 4)?, w, 2, 1, 2, 1, None),
+        &|x, w| reference_conv1d(&x.narrow(1, 4, 4)?, w, 2, 1, 2, 1),
+        "conv1d on channels 4..8",
+    );
+}
+
+#[test]
+fn candle_own_conv1d_backward_still_fails_on_kernel_size_one() {
+    // The reason for `candle_conv1d`: if this starts failing, candle fixed its backward.
+    let mut rng = Rng::new(37);
+    let x = Var::from_tensor(&rng.tensor(&[2, 8, 13], DType::F64).unwrap()).unwrap();
+    let w = rng.tensor(&[16, 8, 1], DType::F64).unwrap();
+    let r = rng.tensor(&[2, 16, 13], DType::F64).unwrap();
+    let grad = |y: Tensor| {
+        (y * &r)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap()
+            .get(&x)
+            .unwrap()
+            .clone()
+    };
+    let candle = grad(x.as_tensor().conv1d(&w, 0, 1, 1, 1).unwrap());
+    let reference = grad(reference_conv1d(x.as_tensor(), &w, 0, 1, 1, 1).unwrap());
+    assert!(conv_common::relative_error(&candle, &reference).unwrap() > 0.1);
+}
+
+#[test]
 fn candle_own_backward_still_fails_on_odd_widths() {
     // The reason for `candle_conv2d`: if this starts passing, candle fixed its backward.
     let x = Var::from_tensor(
@@ -85,9 +121,11 @@ fn candle_own_backward_still_fails_on_odd_widths() {
 }
 
 #[test]
-fn candle_conv1d_is_right_on_batches_and_strides() {
+fn conv1d_candle_path_is_right_on_batches_and_kernel_size_one() {
     let mut rng = Rng::new(29);
-    let cases: [Case; 4] = [
+    let cases: [Case; 6] = [
+        (&[2, 8, 13], &[16, 8, 1], 0, 1, 1, 1),
+        (&[3, 4, 5], &[6, 4, 1], 0, 1, 1, 1),
         (&[3, 4, 13], &[5, 4, 3], 1, 1, 1, 1),
         (&[2, 4, 14], &[4, 2, 5], 2, 2, 1, 2),
         (&[2, 3, 11], &[4, 3, 3], 2, 1, 2, 1),
@@ -98,7 +136,7 @@ fn candle_conv1d_is_right_on_batches_and_strides() {
             &mut rng,
             xs,
             ws,
-            &move |x, w| x.conv1d(w, p, s, d, g),
+            &move |x, w| ops::candle_conv1d(x, w, p, s, d, g, None),
             &move |x, w| reference_conv1d(x, w, p, s, d, g),
             &format!("conv1d {xs:?} {ws:?} p{p} s{s} d{d} g{g}"),
         );

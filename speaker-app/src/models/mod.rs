@@ -172,12 +172,15 @@ pub enum Backbone {
 pub struct SpeakerModel {
     config: SpeakerModelConfig,
     backbone: Backbone,
+    /// The dtype of the weights, which the features must share.
+    dtype: DType,
 }
 
 impl SpeakerModel {
     /// Builds the backbone `cfg` describes; `vb` creates (from a `VarMap`) or loads (from
     /// safetensors or a `.pth`) its variables under wespeaker's names.
     pub fn new(cfg: &SpeakerModelConfig, vb: VarBuilder) -> Result<Self> {
+        let dtype = vb.dtype();
         let backbone = match cfg {
             SpeakerModelConfig::ResNet(c) => Backbone::ResNet(ResNet::new(c, vb)?),
             SpeakerModelConfig::Ecapa(c) => Backbone::Ecapa(Box::new(EcapaTdnn::new(c, vb)?)),
@@ -185,6 +188,7 @@ impl SpeakerModel {
         Ok(Self {
             config: cfg.clone(),
             backbone,
+            dtype,
         })
     }
 
@@ -265,8 +269,12 @@ impl SpeakerModel {
                 if train && b < 2 {
                     bail!("{arch}: train-mode forward needs a batch of at least 2 for BatchNorm statistics, got input {:?}", feats.shape())
                 }
-                if feats.dtype() != DType::F32 {
-                    bail!("{arch}: expected f32 features, got {:?}", feats.dtype())
+                if feats.dtype() != self.dtype {
+                    bail!(
+                        "{arch}: expected {} features like the weights, got {}",
+                        self.dtype.as_str(),
+                        feats.dtype().as_str()
+                    )
                 }
                 Ok(())
             }

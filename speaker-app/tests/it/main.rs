@@ -8,7 +8,7 @@ mod eval_cli;
 mod fbank;
 mod fbank_cli;
 mod models_arch;
-mod models_odd_frames;
+mod models_fast_layers;
 mod models_parity;
 mod train_debian;
 mod train_run;

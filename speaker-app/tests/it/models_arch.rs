@@ -159,7 +159,11 @@ fn bad_inputs_are_errors() -> Result<()> {
             ),
             (feats(1, 20, 80)?, true, "at least 2"),
             (feats(2, 1, 80)?, false, "T >="),
-            (feats(2, 20, 80)?.to_dtype(DType::F64)?, false, "f32"),
+            (
+                feats(2, 20, 80)?.to_dtype(DType::F64)?,
+                false,
+                "expected f32 features",
+            ),
         ];
         for (x, train, want) in cases {
             let err = model.forward_t(&x, train).expect_err("bad input");

@@ -124,7 +124,8 @@ impl Module for Conv1d {
         let y = if x.device().is_cpu() {
             ops::conv1d(x, &self.weight, c.padding, c.stride, c.dilation, c.groups)?
         } else {
-            x.conv1d_with_algo(
+            ops::candle_conv1d(
+                x,
                 &self.weight,
                 c.padding,
                 c.stride,

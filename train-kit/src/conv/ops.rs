@@ -75,6 +75,32 @@ pub fn candle_conv2d(
     x.conv2d_with_algo(w, padding, stride, dilation, groups, algo)
 }
 
+/// A 1-D convolution through candle's ops whose gradients are right on every shape: candle
+/// 0.11's own conv1d backward gets both gradients wrong for kernel size 1 with a batch larger
+/// than one, and the weight gradient wrong for an input that starts at an offset (a channel
+/// slice, as in Res2Net). This runs [`candle_conv2d`] on a height-1 image with the padding
+/// applied explicitly. The path on CUDA and with [`super::Implementation::Candle`].
+pub fn candle_conv1d(
+    x: &Tensor,
+    w: &Tensor,
+    padding: usize,
+    stride: usize,
+    dilation: usize,
+    groups: usize,
+    algo: Option<CudnnFwdAlgo>,
+) -> Result<Tensor> {
+    if x.rank() != 3 || w.rank() != 3 {
+        bail!(
+            "conv1d: input must be (N, C_in, L) and weight (C_out, C_in / groups, K), got {:?} and {:?}",
+            x.dims(),
+            w.dims()
+        );
+    }
+    let x4 = x.pad_with_zeros(2, padding, padding)?.unsqueeze(2)?;
+    let y = candle_conv2d(&x4, &w.unsqueeze(2)?, 0, stride, dilation, groups, algo)?;
+    y.squeeze(2)
+}
+
 /// 1-D convolution of `x` `(N, C_in, L)` with `w` `(C_out, C_in / groups, K)`, giving
 /// `(N, C_out, OL)`; the same arguments and result as [`Tensor::conv1d`].
 ///
@@ -88,7 +114,7 @@ pub fn conv1d(
     groups: usize,
 ) -> Result<Tensor> {
     if !fast_selected() || !runs_fast(x, w) {
-        return x.conv1d(w, padding, stride, dilation, groups);
+        return candle_conv1d(x, w, padding, stride, dilation, groups, None);
     }
     let ((n, c_in, len), (c_out, c_group, k)) = match (x.dims(), w.dims()) {
         (&[n, c, l], &[o, i, k]) => ((n, c, l), (o, i, k)),
