@@ -1,5 +1,5 @@
-//! The process-wide implementation switch: the same layers run candle's ops or the fast
-//! kernels, with matching outputs and gradients. One test only, since the switch is global.
+//! The per-thread implementation switch: the same layers run candle's ops or the fast kernels,
+//! with matching outputs and gradients, and flipping it leaves other threads alone.
 
 use candle_core::{DType, Device, Module, ModuleT, Result, Tensor, Var};
 use candle_nn::{BatchNormConfig, Conv2dConfig, VarBuilder, VarMap};
@@ -56,6 +56,12 @@ fn switch_selects_candle_or_fast_with_equal_results() -> Result<()> {
     assert_eq!(
         conv::set_implementation(Implementation::Candle),
         Implementation::Fast
+    );
+    let elsewhere = std::thread::spawn(conv::implementation).join().unwrap();
+    assert_eq!(
+        elsewhere,
+        Implementation::Fast,
+        "another thread is unaffected"
     );
     assert_eq!(
         conv::set_implementation(Implementation::Fast),

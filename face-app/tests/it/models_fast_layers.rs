@@ -8,7 +8,6 @@
 //! to the width) is correct here.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 
 use candle_core::{DType, Device, ModuleT, Result, Tensor};
 use candle_nn::{VarBuilder, VarMap};
@@ -25,9 +24,6 @@ const REL_TOL: f64 = 1e-9;
 /// BatchNorm) hold only rounding noise; they are compared against this scale.
 const SCALE_FLOOR: f64 = 1e-3;
 
-/// The switch is process-wide: these tests take turns.
-static SWITCH: Mutex<()> = Mutex::new(());
-
 /// Everything one implementation produced: output, then every variable's gradient and value
 /// after the step (running statistics included), by name.
 type Results = BTreeMap<String, Tensor>;
@@ -43,7 +39,6 @@ fn run<M>(
 where
     M: ModuleT,
 {
-    let _turn = SWITCH.lock().unwrap_or_else(|p| p.into_inner());
     with_implementation(choice, || {
         let mut varmap = VarMap::new();
         let model = build(VarBuilder::from_varmap(&varmap, DType::F64, &Device::Cpu))?;

@@ -5,15 +5,11 @@
 //! backward fails; train-kit pads around it).
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 
 use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use speaker_app::models::{EcapaConfig, SpeakerModel, SpeakerModelConfig};
 use train_kit::conv::{with_implementation, Implementation};
-
-/// The switch is process-wide: these tests take turns.
-static SWITCH: Mutex<()> = Mutex::new(());
 
 /// Largest `max |fast - candle| / max(|candle|, 1e-3)` allowed per tensor: in f64 the two differ
 /// only by summation order; a wrong formula is off by O(1).
@@ -26,7 +22,6 @@ fn run(
     initial: &BTreeMap<String, Tensor>,
     x: &Tensor,
 ) -> Result<BTreeMap<String, Tensor>> {
-    let _turn = SWITCH.lock().unwrap_or_else(|p| p.into_inner());
     with_implementation(choice, || {
         let mut varmap = VarMap::new();
         let model = SpeakerModel::new(

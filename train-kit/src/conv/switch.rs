@@ -1,10 +1,12 @@
-//! The process-wide choice between the fast kernels and candle's own ops.
+//! The per-thread choice between the fast kernels and candle's own ops.
 //!
 //! Every layer and function of [`crate::conv`] reads it on each call, so one backbone can be
 //! run (and differentiated) with either implementation on the same weights: tests compare the
-//! two, benchmarks time them. The default is [`Implementation::Fast`].
+//! two, benchmarks time them. The default is [`Implementation::Fast`]. The choice belongs to the
+//! thread that runs the forward pass (which fixes the op graph), so a test that flips it cannot
+//! change the numbers of a training run on another test thread.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::cell::Cell;
 
 /// Which kernels the `conv` layers and functions run on CPU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15,28 +17,21 @@ pub enum Implementation {
     Fast,
 }
 
-static CURRENT: AtomicU8 = AtomicU8::new(Implementation::Fast as u8);
-
-/// The implementation the `conv` layers use now (process-wide).
-pub fn implementation() -> Implementation {
-    if CURRENT.load(Ordering::Relaxed) == Implementation::Candle as u8 {
-        Implementation::Candle
-    } else {
-        Implementation::Fast
-    }
+thread_local! {
+    static CURRENT: Cell<Implementation> = const { Cell::new(Implementation::Fast) };
 }
 
-/// Sets the implementation for the whole process and returns the previous one.
+/// The implementation the `conv` layers use now on this thread.
+pub fn implementation() -> Implementation {
+    CURRENT.with(Cell::get)
+}
+
+/// Sets the implementation for the calling thread and returns the previous one.
 ///
-/// Affects every thread, so tests that flip it must not run concurrently with tests that
-/// depend on it; [`with_implementation`] restores the previous value afterwards.
+/// Other threads keep theirs (new threads start with [`Implementation::Fast`]);
+/// [`with_implementation`] restores the previous value afterwards.
 pub fn set_implementation(choice: Implementation) -> Implementation {
-    let previous = CURRENT.swap(choice as u8, Ordering::Relaxed);
-    if previous == Implementation::Candle as u8 {
-        Implementation::Candle
-    } else {
-        Implementation::Fast
-    }
+    CURRENT.with(|c| c.replace(choice))
 }
 
 /// Runs `f` with `choice` set, then restores the previous implementation (also on panic).
