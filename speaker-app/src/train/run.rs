@@ -70,9 +70,15 @@ fn apply_margin(head: &mut MarginHead, loss: &LossConfig, m: f64) -> anyhow::Res
 /// Trains as `cfg` says, writing into `opts.out`; see the [module docs](crate::train).
 pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> anyhow::Result<TrainSummary> {
     cfg.validate()?;
-    if cfg.margin_schedule.is_some() && cfg.loss.kind == LossKind::Softmax {
-        bail!("[margin_schedule] is set but loss softmax has no margin to schedule");
-    }
+    // Softmax has no margin: a schedule inherited from the config (the demo's, say) is ignored
+    // rather than refused, so `--loss softmax` works on any config.
+    let margin_schedule = match &cfg.margin_schedule {
+        Some(_) if cfg.loss.kind == LossKind::Softmax => {
+            eprintln!("note: [margin_schedule] ignored: loss softmax has no margin to schedule");
+            None
+        }
+        other => other.clone(),
+    };
     let device = Device::cuda_if_available(0)?;
     let model_cfg = SpeakerModelConfig::by_name(&cfg.model.name)?;
     let corpus = load_corpus(cfg)?;
@@ -203,10 +209,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> anyhow::Result<TrainSummar
         num_mel_bins: model_cfg.feat_dim(),
         ..FbankConfig::wespeaker_train()
     })?;
-    let schedule = cfg
-        .margin_schedule
-        .clone()
-        .map(|m| MarginSchedule::new(m, steps_per_epoch));
+    let schedule = margin_schedule.map(|m| MarginSchedule::new(m, steps_per_epoch));
     let mut policy = cfg.loss.reinit_policy();
     let mut pending: Option<ReinitReason> = None;
     let mut reinits = Vec::new();

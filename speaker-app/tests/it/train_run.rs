@@ -215,3 +215,22 @@ fn train_cli_rejects_bad_invocations_clearly() {
         assert!(stdout.contains(flag), "--help lacks {flag}");
     }
 }
+
+#[test]
+fn softmax_on_a_config_with_a_margin_schedule_trains() {
+    // The demo config has a [margin_schedule]; softmax has no margin, so it is ignored.
+    let mut cfg = tiny_config();
+    cfg.loss.kind = alpha_loss::LossKind::Softmax;
+    assert!(cfg.margin_schedule.is_some());
+    let dir = tempfile::tempdir().unwrap();
+    let summary = train(
+        &cfg,
+        &RunOptions {
+            out: dir.path().join("run"),
+            resume: false,
+        },
+    )
+    .expect("softmax trains");
+    let eer = summary.eval.expect("held-out evaluation").metrics.eer;
+    assert!((0.0..=1.0).contains(&eer), "EER {eer}");
+}
