@@ -142,3 +142,11 @@ fn conv1d_candle_path_is_right_on_batches_and_kernel_size_one() {
         );
     }
 }
+
+#[test]
+fn an_empty_kernel_is_an_error_not_a_panic() {
+    let dev = candle_core::Device::Cpu;
+    let x = Tensor::zeros((1, 1, 8, 9), DType::F32, &dev).unwrap();
+    let w = Tensor::zeros((1, 1, 0, 0), DType::F32, &dev).unwrap();
+    assert!(ops::candle_conv2d(&x, &w, 1, 2, 1, 1, None).is_err());
+}

@@ -57,11 +57,18 @@ pub fn candle_conv2d(
     groups: usize,
     algo: Option<CudnnFwdAlgo>,
 ) -> Result<Tensor> {
+    // candle panics on an empty kernel; name the problem instead.
+    if w.dims().iter().skip(2).any(|&k| k == 0) || stride == 0 || dilation == 0 {
+        bail!(
+            "conv2d: kernel {:?} with stride {stride} and dilation {dilation}: sizes must be > 0",
+            w.dims()
+        );
+    }
     let x = match (x.dims(), w.dims()) {
         (&[_, _, h, wd], &[_, _, kh, kw]) if stride > 1 => {
             let rem = |size: usize, k: usize| {
                 (size + 2 * padding)
-                    .checked_sub(dilation * (k - 1) + 1)
+                    .checked_sub(dilation * k.saturating_sub(1) + 1)
                     .map(|n| n % stride)
             };
             match (rem(h, kh), rem(wd, kw)) {
