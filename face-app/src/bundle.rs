@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, ModuleT, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use serde::{Deserialize, Serialize};
+use train_kit::seeded_var_builder;
 
 use crate::models::{IResNet, IResNetConfig, MobileFaceNet, MobileFaceNetConfig};
 
@@ -81,10 +82,15 @@ impl FaceModel {
         })
     }
 
-    /// Builds the backbone with fresh variables in a new `VarMap` (for training).
-    pub fn fresh(cfg: &FaceModelConfig, device: &Device) -> candle_core::Result<(Self, VarMap)> {
+    /// Builds the backbone with fresh variables in a new `VarMap`, drawn from `seed` (the same
+    /// seed gives the same initial weights; see `train_kit::init`).
+    pub fn fresh(
+        cfg: &FaceModelConfig,
+        seed: u64,
+        device: &Device,
+    ) -> candle_core::Result<(Self, VarMap)> {
         let varmap = VarMap::new();
-        let model = Self::new(cfg, VarBuilder::from_varmap(&varmap, DType::F32, device))?;
+        let model = Self::new(cfg, seeded_var_builder(&varmap, seed, DType::F32, device))?;
         Ok((model, varmap))
     }
 
@@ -199,7 +205,7 @@ fn read_config(dir: &Path) -> Result<BundleConfig> {
 /// not a face-model config, a tensor missing or mis-shaped).
 pub fn load_bundle(dir: &Path, device: &Device) -> Result<LoadedBundle> {
     let config = read_config(dir)?;
-    let (model, mut varmap) = FaceModel::fresh(&config.model, device)
+    let (model, mut varmap) = FaceModel::fresh(&config.model, 0, device)
         .with_context(|| format!("building the backbone described in {}", dir.display()))?;
     let weights = dir.join(WEIGHTS_FILE);
     if !weights.is_file() {

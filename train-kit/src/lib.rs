@@ -11,6 +11,7 @@ pub mod checkpoint;
 mod error;
 pub mod finite;
 pub mod guard;
+pub mod init;
 pub mod metrics;
 pub mod optim;
 pub mod progress;
@@ -23,6 +24,7 @@ pub mod trainer;
 pub use checkpoint::{CheckpointConfig, CheckpointManifest, CheckpointStore};
 pub use error::{Result, TrainError};
 pub use guard::{NonFiniteGuard, NonFinitePolicy};
+pub use init::{derived_seed, seeded_var_builder, SeededVarMap};
 pub use metrics::{MetricRecord, MetricsLog};
 pub use optim::{
     param_groups, AdamW, AdamWConfig, GroupRule, Optimizer, OptimizerConfig, OptimizerState,

@@ -46,7 +46,7 @@ pub struct TrainArgs {
     /// Backbone: r18, r34, r50, r100, small, mbf, mbf-large (sets model.backbone).
     #[arg(long, value_name = "NAME")]
     pub backbone: Option<String>,
-    /// Seed of shuffling and augmentation (sets train.seed).
+    /// Seed of initialization, shuffling and augmentation (sets train.seed).
     #[arg(long, value_name = "SEED")]
     pub seed: Option<u64>,
     /// Run directory (default: runs/face-<loss>-<unix time>).

@@ -20,13 +20,13 @@ use std::time::Instant;
 use alpha_loss::{MarginHead, ReinitReason, Telemetry};
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device};
-use candle_nn::{VarBuilder, VarMap};
+use candle_nn::VarMap;
 use datasets::face::{FaceImages, FacePipeline, FaceSource};
 use datasets::loader::{Loader, LoaderConfig, Position};
 use serde::{Deserialize, Serialize};
 use train_kit::{
-    param_groups, CheckpointConfig, Decay, GroupRule, LrSchedule, RunDir, StepOutput, TrainError,
-    Trainer, TrainerConfig,
+    derived_seed, param_groups, seeded_var_builder, CheckpointConfig, Decay, GroupRule, LrSchedule,
+    RunDir, StepOutput, TrainError, Trainer, TrainerConfig,
 };
 
 use crate::bundle::{save_bundle, FaceModel, FaceModelConfig};
@@ -198,7 +198,8 @@ pub fn run(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary> {
     let model_cfg = backbone_config(&cfg.model)?;
     let embedding_dim = model_cfg.embedding_dim();
     let (model, model_vars) =
-        FaceModel::fresh(&model_cfg, device).context("building the backbone")?;
+        FaceModel::fresh(&model_cfg, derived_seed(cfg.train.seed, "backbone"), device)
+            .context("building the backbone")?;
     let margin = cfg
         .loss
         .margin()
@@ -208,7 +209,12 @@ pub fn run(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary> {
         margin,
         num_classes,
         embedding_dim,
-        VarBuilder::from_varmap(&head_vars, DType::F32, device),
+        seeded_var_builder(
+            &head_vars,
+            derived_seed(cfg.train.seed, "head"),
+            DType::F32,
+            device,
+        ),
     )
     .context("building the margin head")?;
     let mut policy = cfg.loss.reinit_policy();

@@ -10,7 +10,7 @@ use face_app::bundle::{
 fn a_saved_bundle_loads_to_the_same_embeddings() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = FaceModelConfig::by_name("small").unwrap();
-    let (model, varmap) = FaceModel::fresh(&cfg, &Device::Cpu).unwrap();
+    let (model, varmap) = FaceModel::fresh(&cfg, 0, &Device::Cpu).unwrap();
     let x = Tensor::randn(0f32, 1.0, (2, 3, 112, 112), &Device::Cpu).unwrap();
     let before = model.forward_t(&x, false).unwrap();
     save_bundle(
@@ -59,7 +59,7 @@ fn bad_folders_give_errors_naming_the_file() {
     let err = format!("{:#}", load_bundle(dir.path(), &Device::Cpu).err().unwrap());
     assert!(err.contains("not a face-app model config"), "{err}");
     let cfg = FaceModelConfig::by_name("small").unwrap();
-    let (_, varmap) = FaceModel::fresh(&cfg, &Device::Cpu).unwrap();
+    let (_, varmap) = FaceModel::fresh(&cfg, 0, &Device::Cpu).unwrap();
     save_bundle(dir.path(), &cfg, &varmap, serde_json::Value::Null).unwrap();
     std::fs::remove_file(dir.path().join(WEIGHTS_FILE)).unwrap();
     let err = format!("{:#}", load_bundle(dir.path(), &Device::Cpu).err().unwrap());

@@ -44,7 +44,7 @@ pub fn face_app_json(args: &[&str]) -> serde_json::Value {
 /// Saves a fresh `small` IResNet into `dir` with `extra` config fields; returns `dir`.
 pub fn small_bundle(dir: &Path, extra: serde_json::Value) -> PathBuf {
     let cfg = FaceModelConfig::by_name("small").unwrap();
-    let (_, varmap) = FaceModel::fresh(&cfg, &Device::Cpu).unwrap();
+    let (_, varmap) = FaceModel::fresh(&cfg, 0, &Device::Cpu).unwrap();
     save_bundle(dir, &cfg, &varmap, extra).unwrap();
     dir.to_path_buf()
 }

@@ -7,12 +7,12 @@ use std::time::Instant;
 use alpha_loss::{LossConfig, LossKind, MarginHead, ReinitReason};
 use anyhow::{bail, Context as _};
 use candle_core::{DType, Device, Tensor};
-use candle_nn::{VarBuilder, VarMap};
+use candle_nn::VarMap;
 use datasets::loader::{Loader, LoaderConfig, Position, Source as _};
 use serde_json::json;
 use train_kit::{
-    optim::single_group, CheckpointConfig, Decay, LrSchedule, OptimizerConfig, RunDir, SgdConfig,
-    StepOutput, Trainer, TrainerConfig,
+    derived_seed, optim::single_group, seeded_var_builder, CheckpointConfig, Decay, LrSchedule,
+    OptimizerConfig, RunDir, SgdConfig, StepOutput, Trainer, TrainerConfig,
 };
 
 use crate::embed::{eval_fbank, INT16_SCALE};
@@ -117,14 +117,24 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> anyhow::Result<TrainSummar
     let model_vars = VarMap::new();
     let model = SpeakerModel::new(
         &model_cfg,
-        VarBuilder::from_varmap(&model_vars, DType::F32, &device),
+        seeded_var_builder(
+            &model_vars,
+            derived_seed(cfg.train.seed, "backbone"),
+            DType::F32,
+            &device,
+        ),
     )?;
     let head_vars = VarMap::new();
     let mut head = MarginHead::new(
         cfg.loss.margin()?,
         num_classes,
         model_cfg.embedding_dim(),
-        VarBuilder::from_varmap(&head_vars, DType::F32, &device),
+        seeded_var_builder(
+            &head_vars,
+            derived_seed(cfg.train.seed, "head"),
+            DType::F32,
+            &device,
+        ),
     )?;
     let sgd = SgdConfig {
         lr: cfg.optim.lr,

@@ -5,12 +5,13 @@
 use std::path::Path;
 
 use candle_core::{DType, Device};
-use candle_nn::{VarBuilder, VarMap};
+use candle_nn::VarMap;
 use datasets::speech::debian::{discover_debian_voices, DEBIAN_PACKAGES, DEFAULT_DEBIAN_ROOT};
 use speaker_app::models::{SpeakerModel, SpeakerModelConfig};
 use speaker_app::train::data::load_corpus;
 use speaker_app::train::report::evaluate;
 use speaker_app::train::{train, Overrides, RunOptions, TrainConfig, DEMO_CONFIG};
+use train_kit::{derived_seed, seeded_var_builder};
 
 fn debian_present() -> bool {
     match discover_debian_voices(Path::new(DEFAULT_DEBIAN_ROOT)) {
@@ -26,8 +27,8 @@ fn debian_present() -> bool {
 }
 
 /// The demo config on the Debian voices: short clips allowed (klettres letters), 10 voices held out.
-fn debian_config(loss: &str, steps: u64) -> TrainConfig {
-    let set = [
+fn debian_config(loss: &str, steps: u64, extra: &[&str]) -> TrainConfig {
+    let mut set = vec![
         "data.min_seconds=0.3".to_string(),
         "data.chunk_seconds=1.5".to_string(),
         "eval.held_out_speakers=10".to_string(),
@@ -39,6 +40,7 @@ fn debian_config(loss: &str, steps: u64) -> TrainConfig {
         "margin_schedule.fix_start_epoch=1.0".to_string(),
         format!("train.steps={steps}"),
     ];
+    set.extend(extra.iter().map(|s| s.to_string()));
     let o = Overrides {
         data: Some("debian".into()),
         loss: Some(loss.into()),
@@ -48,9 +50,10 @@ fn debian_config(loss: &str, steps: u64) -> TrainConfig {
     TrainConfig::from_toml(DEMO_CONFIG, &o).unwrap()
 }
 
-/// EER and minDCF of the trained model and of an untrained one on the same held-out trials.
-fn train_and_compare(loss: &str, steps: u64) -> (f64, f64, f64) {
-    let cfg = debian_config(loss, steps);
+/// EER and minDCF of the trained model, and the EER of the weights it started from (the same
+/// seeded initialization), on the same held-out trials.
+fn train_and_compare(loss: &str, steps: u64, extra: &[&str]) -> (f64, f64, f64) {
+    let cfg = debian_config(loss, steps, extra);
     let dir = tempfile::tempdir().unwrap();
     let summary = train(
         &cfg,
@@ -64,7 +67,12 @@ fn train_and_compare(loss: &str, steps: u64) -> (f64, f64, f64) {
     let vars = VarMap::new();
     let untrained_model = SpeakerModel::new(
         &SpeakerModelConfig::small(),
-        VarBuilder::from_varmap(&vars, DType::F32, &Device::Cpu),
+        seeded_var_builder(
+            &vars,
+            derived_seed(cfg.train.seed, "backbone"),
+            DType::F32,
+            &Device::Cpu,
+        ),
     )
     .unwrap();
     let held_out = load_corpus(&cfg).unwrap().held_out;
@@ -81,13 +89,13 @@ fn train_and_compare(loss: &str, steps: u64) -> (f64, f64, f64) {
 }
 
 #[test]
-#[ignore = "not yet reliable: 150 steps of the small model give held-out EER 27-35 % against 37-39 % untrained (unseeded init); needs tuning before it can gate CI"]
+#[ignore = "not yet reliable: 300 steps of the small model (release build, 140 s) give held-out EER 28-35 % against 29 % for the same seeded starting weights; Q-Margin starves the target (p_y = 0) on these 108 classes; needs tuning before it can gate CI"]
 fn debian_voices_train_and_verify_held_out_speakers() {
     if !debian_present() {
         return;
     }
     for loss in ["qmargin", "arcface"] {
-        let (eer, min_dcf, untrained) = train_and_compare(loss, 150);
+        let (eer, min_dcf, untrained) = train_and_compare(loss, 150, &[]);
         eprintln!(
             "{loss}: held-out EER {:.2} % (untrained {:.2} %), minDCF {min_dcf:.3}",
             100.0 * eer,
@@ -110,7 +118,7 @@ fn debian_voices_every_loss_table() {
     }
     let mut rows = Vec::new();
     for kind in alpha_loss::LossKind::ALL {
-        let (eer, min_dcf, untrained) = train_and_compare(kind.name(), 300);
+        let (eer, min_dcf, untrained) = train_and_compare(kind.name(), 300, &[]);
         rows.push(format!(
             "| {:<8} | {:>6.2} | {:>6.3} | {:>6.2} |",
             kind.name(),
