@@ -128,11 +128,8 @@ impl LossOp {
                     // then the target's own weight.
                     let shift = sol.max + sol.tau_rel;
                     let d = alpha - 1.0;
-                    let gc = g * c;
-                    for (o, t) in grad.iter_mut().zip(row.iter()) {
-                        let x = (1.0 + d * (t.to_f64() - shift)).max(0.0);
-                        *o = T::from_f64(gc * power.apply(x));
-                    }
+                    let square = matches!(power, Power::Two);
+                    T::write_clipped_power(row, shift, d, g * c, square, grad);
                     grad[y] =
                         T::from_f64(g * probability(row[y].to_f64(), q.q(y), sol, alpha, power));
                 } else {

@@ -40,6 +40,24 @@ impl Moments {
         self.qttt += qtt * t;
     }
 
+    /// The moments of `n` classes of weight `c` whose t have the sums `powers` = [Σt, Σt², Σt³].
+    pub(crate) fn constant(n: usize, c: f64, powers: [f64; 3]) -> Self {
+        Self {
+            n,
+            q: c * n as f64,
+            qt: c * powers[0],
+            qtt: c * powers[1],
+            qttt: c * powers[2],
+        }
+    }
+
+    /// Adds weight `w` at `t` without counting a class: a correction to one member's weight.
+    fn reweight(&mut self, t: f64, w: f64) {
+        let n = self.n;
+        self.add(t, w);
+        self.n = n;
+    }
+
     fn merge(&mut self, other: &Moments) {
         self.n += other.n;
         self.q += other.q;
@@ -67,7 +85,7 @@ impl Moments {
     }
 
     /// S(thr) if every class of the set is above thr.
-    fn mass(&self, thr: f64, alpha2: bool) -> f64 {
+    pub(crate) fn mass(&self, thr: f64, alpha2: bool) -> f64 {
         if alpha2 {
             self.qt - thr * self.q
         } else {
@@ -75,8 +93,17 @@ impl Moments {
         }
     }
 
+    /// −S'(thr) if every class of the set is above thr: Σq at α = 2, ½ Σ q (t − thr) at α = 1.5.
+    pub(crate) fn slope(&self, thr: f64, alpha2: bool) -> f64 {
+        if alpha2 {
+            self.q
+        } else {
+            0.5 * (self.qt - thr * self.q)
+        }
+    }
+
     /// The thr with S(thr) = 1 if exactly this set is the support (the root below every t_j).
-    fn threshold(&self, alpha2: bool) -> f64 {
+    pub(crate) fn threshold(&self, alpha2: bool) -> f64 {
         if alpha2 {
             (self.qt - 1.0) / self.q
         } else {
@@ -86,6 +113,92 @@ impl Moments {
             (self.qt - disc.sqrt()) / self.q
         }
     }
+}
+
+/// The moments of the classes above `cut` from their raw sums `[n, Σt, Σt², Σt³]` under the
+/// constant measure c, with the target's weight corrected when it is among them.
+pub(crate) fn constant_moments(
+    sums: [f64; 4],
+    c: f64,
+    correction: Option<(f64, f64)>,
+    cut: f64,
+) -> Moments {
+    let mut m = Moments::constant(sums[0] as usize, c, [sums[1], sums[2], sums[3]]);
+    if let Some((t, w)) = correction.filter(|&(t, _)| t > cut) {
+        m.reweight(t, w);
+    }
+    m
+}
+
+/// The root thr (as [`dense_threshold`]) for a constant measure q_j = c, with the weight of
+/// one member (the target) corrected by `correction` = (t_y, q_y − c).
+///
+/// Michelot's iteration (at most `max_passes`) on whole-row passes: `pass(cut)` returns the count, Σt, Σt², Σt³ and
+/// the smallest t over the classes with t > cut (vectorized, no per-class branch or scatter).
+/// The closed form on those members is a lower bound on the root (left-out classes would only
+/// add mass); when every member lies above it, it is the root. Converges in a few passes when
+/// the support is most of the row, the case this serves; otherwise returns `Err(cut)`, a lower
+/// bound on the root with S(cut) ≥ 1 for the histogram solver to continue from.
+///
+/// `guess`, if any, should lie a little below the root (see `sampled_guess` in the solver).
+pub(crate) fn constant_threshold(
+    pass: impl Fn(f64) -> ([f64; 4], f64),
+    c: f64,
+    correction: Option<(f64, f64)>,
+    lowest: f64,
+    guess: Option<f64>,
+    alpha: f64,
+    max_passes: usize,
+) -> Result<(f64, Moments), f64> {
+    let alpha2 = alpha == 2.0;
+    let moments_at = |cut: f64| {
+        let (sums, min) = pass(cut);
+        (constant_moments(sums, c, correction, cut), min)
+    };
+    let mut cut = lowest;
+    // A guess close below the root saves most passes; it is used only if S(guess) ≥ 1 (exact
+    // here: every class above the guess is a member), which proves it is below the root.
+    let mut first = None;
+    if let Some(g) = guess.filter(|g| *g > lowest) {
+        let (m, min) = moments_at(g);
+        if m.q > 0.0 && m.mass(g, alpha2) >= 1.0 {
+            cut = g;
+            first = Some((m, min));
+        }
+    }
+    for _ in 0..max_passes {
+        let (m, min) = first.take().unwrap_or_else(|| moments_at(cut));
+        if m.q.is_nan() || m.q <= 0.0 {
+            return Err(cut);
+        }
+        let thr = m.threshold(alpha2);
+        if !thr.is_finite() {
+            return Err(cut);
+        }
+        if min > thr {
+            // thr < cut only by rounding (S(cut) ≥ 1 puts the root at or above cut).
+            return Ok((thr.max(cut), m));
+        }
+        let next = if alpha2 {
+            // Linear S: members below thr only lowered the unclipped sum, so thr ≤ root.
+            thr
+        } else {
+            // At α = 1.5 members below thr add spurious mass to the unclipped quadratic, so
+            // thr may overshoot. Newton on √S − 1 from cut (convex, so it stays below the root).
+            let mass = m.mass(cut, false);
+            let slope = m.qt - cut * m.q;
+            if !(mass >= 1.0 && slope > 0.0) {
+                return Err(cut);
+            }
+            let root = mass.sqrt();
+            cut + 4.0 * root * (root - 1.0) / slope
+        };
+        if next.is_nan() || next <= cut {
+            return Err(cut);
+        }
+        cut = next;
+    }
+    Err(cut)
 }
 
 /// The root thr = τ − 1/(α−1) (relative to the row maximum) for α ∈ {1.5, 2}, and the moments

@@ -160,6 +160,149 @@ multiversion! {
     }
 }
 
+/// f64 lanes per group; 8 f64 fill one AVX-512 register.
+const WIDE_LANES: usize = 8;
+
+multiversion! {
+    /// Over the columns with t_j = θ_j − shift > cut (t in f64): their count, Σt, Σt², Σt³ and
+    /// the smallest t (+∞ when none). Branch-free f64 lanes, so one pass costs about one compare
+    /// and four multiply-adds per class.
+    fn moments_above(row: &[f32], shift: f64, cut: f64) -> ([f64; 4], f64) {
+        // Separate lane arrays and arithmetic masking keep every accumulator in a register.
+        let mut count = [0.0f64; WIDE_LANES];
+        let mut s1 = [0.0f64; WIDE_LANES];
+        let mut s2 = [0.0f64; WIDE_LANES];
+        let mut s3 = [0.0f64; WIDE_LANES];
+        let mut low = [f64::INFINITY; WIDE_LANES];
+        let chunks = row.chunks_exact(WIDE_LANES);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            for i in 0..WIDE_LANES {
+                let t = chunk[i] as f64 - shift;
+                let keep = t > cut;
+                let k = if keep { 1.0 } else { 0.0 };
+                let tm = t * k;
+                let t2 = tm * tm;
+                count[i] += k;
+                s1[i] += tm;
+                s2[i] += t2;
+                s3[i] += t2 * tm;
+                let cand = if keep { t } else { f64::INFINITY };
+                low[i] = if cand < low[i] { cand } else { low[i] };
+            }
+        }
+        let acc = [count, s1, s2, s3];
+        let mut sums = [0.0f64; 4];
+        let mut min = f64::INFINITY;
+        for i in 0..WIDE_LANES {
+            for (sum, lane) in sums.iter_mut().zip(&acc) {
+                *sum += lane[i];
+            }
+            min = min.min(low[i]);
+        }
+        for &v in rest {
+            let t = v as f64 - shift;
+            if t > cut {
+                sums[0] += 1.0;
+                sums[1] += t;
+                sums[2] += t * t;
+                sums[3] += t * t * t;
+                min = min.min(t);
+            }
+        }
+        (sums, min)
+    }
+}
+
+multiversion! {
+    /// One pass that splits a row at a band (lo, hi] of t_j = θ_j − shift: count, Σt, Σt², Σt³
+    /// and the smallest t over the classes above hi, and the band's t appended to `band`.
+    fn split_at_band(row: &[f32], shift: f64, lo: f64, hi: f64, band: &mut Vec<f64>) -> ([f64; 4], f64) {
+        let mut count = [0.0f64; WIDE_LANES];
+        let mut s1 = [0.0f64; WIDE_LANES];
+        let mut s2 = [0.0f64; WIDE_LANES];
+        let mut s3 = [0.0f64; WIDE_LANES];
+        let mut low = [f64::INFINITY; WIDE_LANES];
+        let chunks = row.chunks_exact(WIDE_LANES);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            let mut in_band = false;
+            for i in 0..WIDE_LANES {
+                let t = chunk[i] as f64 - shift;
+                let keep = t > hi;
+                in_band |= t > lo && !keep;
+                let k = if keep { 1.0 } else { 0.0 };
+                let tm = t * k;
+                let t2 = tm * tm;
+                count[i] += k;
+                s1[i] += tm;
+                s2[i] += t2;
+                s3[i] += t2 * tm;
+                let cand = if keep { t } else { f64::INFINITY };
+                low[i] = if cand < low[i] { cand } else { low[i] };
+            }
+            if in_band {
+                for &v in chunk {
+                    let t = v as f64 - shift;
+                    if t > lo && t <= hi {
+                        band.push(t);
+                    }
+                }
+            }
+        }
+        let mut sums = [0.0f64; 4];
+        let mut min = f64::INFINITY;
+        for i in 0..WIDE_LANES {
+            sums[0] += count[i];
+            sums[1] += s1[i];
+            sums[2] += s2[i];
+            sums[3] += s3[i];
+            min = min.min(low[i]);
+        }
+        for &v in rest {
+            let t = v as f64 - shift;
+            if t > hi {
+                sums[0] += 1.0;
+                sums[1] += t;
+                sums[2] += t * t;
+                sums[3] += t * t * t;
+                min = min.min(t);
+            } else if t > lo {
+                band.push(t);
+            }
+        }
+        (sums, min)
+    }
+}
+
+multiversion! {
+    /// out_j = scale · x_j^r with x_j = [1 + d(θ_j − shift)]_+ and r = 1 (`square` false) or
+    /// 2 (`square` true), in f64 lanes: the α = 2 and α = 1.5 probabilities of a dense row.
+    fn write_clipped_power(
+        row: &[f32],
+        shift: f64,
+        d: f64,
+        scale: f64,
+        square: bool,
+        out: &mut [f32],
+    ) -> () {
+        let mut outs = out.chunks_exact_mut(WIDE_LANES);
+        let mut rows = row.chunks_exact(WIDE_LANES);
+        for (o, chunk) in (&mut outs).zip(&mut rows) {
+            for i in 0..WIDE_LANES {
+                let x = 1.0 + d * (chunk[i] as f64 - shift);
+                let x = if x > 0.0 { x } else { 0.0 };
+                let p = if square { x * x } else { x };
+                o[i] = (scale * p) as f32;
+            }
+        }
+        for (o, &v) in outs.into_remainder().iter_mut().zip(rows.remainder()) {
+            let x = (1.0 + d * (v as f64 - shift)).max(0.0);
+            *o = (scale * if square { x * x } else { x }) as f32;
+        }
+    }
+}
+
 multiversion! {
     /// out_j = scale · e^{θ_j − shift} for θ_j ≤ shift.
     fn write_scaled_exp(row: &[f32], shift: f32, scale: f32, out: &mut [f32]) -> () {
@@ -207,6 +350,37 @@ mod tests {
         columns_above(&row, 4.5, &mut cols);
         let expected: Vec<u32> = (0..1000).filter(|j| row[*j as usize] > 4.5).collect();
         assert_eq!(cols, expected);
+        let (sums, min) = moments_above(&row, 1.0, -2.0);
+        let kept: Vec<f64> = row
+            .iter()
+            .map(|v| *v as f64 - 1.0)
+            .filter(|t| *t > -2.0)
+            .collect();
+        assert_eq!(sums[0], kept.len() as f64);
+        for (k, sum) in sums.iter().enumerate().skip(1) {
+            let exact: f64 = kept.iter().map(|t| t.powi(k as i32)).sum();
+            assert!(
+                (sum - exact).abs() < 1e-12 * exact.abs().max(1.0),
+                "Σt^{k}: {sum} vs {exact}"
+            );
+        }
+        assert_eq!(min, kept.iter().copied().fold(f64::INFINITY, f64::min));
+        let mut band = Vec::new();
+        let (sums, min) = split_at_band(&row, 1.0, -2.0, 0.5, &mut band);
+        let above: Vec<f64> = kept.iter().copied().filter(|t| *t > 0.5).collect();
+        assert_eq!(sums[0], above.len() as f64);
+        assert!((sums[3] - above.iter().map(|t| t * t * t).sum::<f64>()).abs() < 1e-9);
+        assert_eq!(min, above.iter().copied().fold(f64::INFINITY, f64::min));
+        let expected: Vec<f64> = kept.iter().copied().filter(|t| *t <= 0.5).collect();
+        assert_eq!(band, expected);
+        for square in [false, true] {
+            let mut out = vec![0.0f32; row.len()];
+            write_clipped_power(&row, 2.0, 0.5, 0.25, square, &mut out);
+            for (o, v) in out.iter().zip(&row) {
+                let x = (1.0 + 0.5 * (*v as f64 - 2.0)).max(0.0);
+                assert_eq!(*o, (0.25 * if square { x * x } else { x }) as f32);
+            }
+        }
         let s = sum_exp(&row, max);
         let exact: f64 = row.iter().map(|v| ((*v - max) as f64).exp()).sum();
         assert!((s - exact).abs() < 1e-6 * exact, "{s} vs {exact}");

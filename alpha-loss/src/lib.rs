@@ -10,6 +10,8 @@ mod dense;
 pub mod divergence;
 mod generic;
 mod kernels;
+#[cfg(target_arch = "x86_64")]
+mod kernels_avx512;
 mod loss;
 mod measure;
 mod solver;

@@ -24,6 +24,25 @@ pub(crate) trait Real: Copy + Send + Sync + 'static {
     fn sum_exp(row: &[Self], max: f64) -> f64;
     /// out_j = scale · e^{θ_j − max}.
     fn write_scaled_exp(row: &[Self], max: f64, scale: f64, out: &mut [Self]);
+    /// Count, Σt, Σt², Σt³ and min t over the columns with t_j = θ_j − shift > cut.
+    fn moments_above(row: &[Self], shift: f64, cut: f64) -> ([f64; 4], f64);
+    /// As `moments_above(row, shift, hi)`, also appending to `band` every t in (lo, hi].
+    fn split_at_band(
+        row: &[Self],
+        shift: f64,
+        lo: f64,
+        hi: f64,
+        band: &mut Vec<f64>,
+    ) -> ([f64; 4], f64);
+    /// out_j = scale · [1 + d(θ_j − shift)]_+^r for r = 1 or (`square`) 2.
+    fn write_clipped_power(
+        row: &[Self],
+        shift: f64,
+        d: f64,
+        scale: f64,
+        square: bool,
+        out: &mut [Self],
+    );
 }
 
 impl Real for f32 {
@@ -56,6 +75,40 @@ impl Real for f32 {
     }
     fn write_scaled_exp(row: &[Self], max: f64, scale: f64, out: &mut [Self]) {
         kernels::write_scaled_exp(row, max as f32, scale as f32, out);
+    }
+    fn moments_above(row: &[Self], shift: f64, cut: f64) -> ([f64; 4], f64) {
+        #[cfg(target_arch = "x86_64")]
+        if crate::kernels_avx512::available() {
+            // SAFETY: the CPU supports AVX-512F (checked just above).
+            return unsafe {
+                crate::kernels_avx512::split::<false>(row, shift, cut, cut, &mut Vec::new())
+            };
+        }
+        kernels::moments_above(row, shift, cut)
+    }
+    fn split_at_band(
+        row: &[Self],
+        shift: f64,
+        lo: f64,
+        hi: f64,
+        band: &mut Vec<f64>,
+    ) -> ([f64; 4], f64) {
+        #[cfg(target_arch = "x86_64")]
+        if crate::kernels_avx512::available() {
+            // SAFETY: the CPU supports AVX-512F (checked just above).
+            return unsafe { crate::kernels_avx512::split::<true>(row, shift, lo, hi, band) };
+        }
+        kernels::split_at_band(row, shift, lo, hi, band)
+    }
+    fn write_clipped_power(
+        row: &[Self],
+        shift: f64,
+        d: f64,
+        scale: f64,
+        square: bool,
+        out: &mut [Self],
+    ) {
+        kernels::write_clipped_power(row, shift, d, scale, square, out);
     }
 }
 
@@ -98,6 +151,45 @@ impl Real for f64 {
     fn write_scaled_exp(row: &[Self], max: f64, scale: f64, out: &mut [Self]) {
         for (o, v) in out.iter_mut().zip(row) {
             *o = scale * (v - max).exp();
+        }
+    }
+    fn split_at_band(
+        row: &[Self],
+        shift: f64,
+        lo: f64,
+        hi: f64,
+        band: &mut Vec<f64>,
+    ) -> ([f64; 4], f64) {
+        band.extend(
+            row.iter()
+                .map(|v| v - shift)
+                .filter(|t| *t > lo && *t <= hi),
+        );
+        Self::moments_above(row, shift, hi)
+    }
+    fn moments_above(row: &[Self], shift: f64, cut: f64) -> ([f64; 4], f64) {
+        let mut sums = [0.0f64; 4];
+        let mut min = f64::INFINITY;
+        for t in row.iter().map(|v| v - shift).filter(|t| *t > cut) {
+            sums[0] += 1.0;
+            sums[1] += t;
+            sums[2] += t * t;
+            sums[3] += t * t * t;
+            min = min.min(t);
+        }
+        (sums, min)
+    }
+    fn write_clipped_power(
+        row: &[Self],
+        shift: f64,
+        d: f64,
+        scale: f64,
+        square: bool,
+        out: &mut [Self],
+    ) {
+        for (o, v) in out.iter_mut().zip(row) {
+            let x = (1.0 + d * (v - shift)).max(0.0);
+            *o = scale * if square { x * x } else { x };
         }
     }
 }
@@ -190,6 +282,77 @@ fn looks_dense<T: Real>(theta: &[T], cut: f64) -> bool {
     4 * hits >= SAMPLES
 }
 
+/// Classes sampled by [`sampled_band`].
+const BAND_SAMPLES: usize = 4096;
+
+/// Whole-row passes of [`dense::constant_threshold`] before the histogram solver takes over.
+const MAX_ROW_PASSES: usize = 8;
+
+/// Passes over a band's members (cheap: the band is a few percent of the row).
+const MAX_BAND_PASSES: usize = 100;
+
+/// A band (lo, hi) of t = θ − max that likely holds the root of a dense row with constant
+/// measure c, estimated from a strided sample of its classes (each standing for `len / samples`
+/// of them): the sample's own root ± four standard errors of the estimated mass, turned into
+/// logits by the slope of S there. Only a likely band: [`solve_in_band`] proves it.
+fn sampled_band<T: Real>(
+    theta: &[T],
+    max: f64,
+    c: f64,
+    lowest: f64,
+    alpha: f64,
+) -> Option<(f64, f64)> {
+    let stride = (theta.len() / BAND_SAMPLES).max(1);
+    let sample: Vec<f64> = theta
+        .iter()
+        .step_by(stride)
+        .map(|v| v.to_f64() - max)
+        .collect();
+    let weight = c * theta.len() as f64 / sample.len() as f64;
+    let pass = |cut: f64| f64::moments_above(&sample, 0.0, cut);
+    let (thr, m) =
+        dense::constant_threshold(pass, weight, None, lowest, None, alpha, MAX_BAND_PASSES).ok()?;
+    let delta = 4.0 / (m.count() as f64).sqrt() / m.slope(thr, alpha == 2.0);
+    (delta.is_finite() && delta > 0.0).then_some((thr - delta, thr + delta))
+}
+
+/// The root of a dense row with constant measure c when it lies in `band` = (lo, hi): one
+/// row pass sums the classes above hi and lists those inside the band, then the iteration
+/// runs on the band's members only. `None` when S(hi) ≤ 1 ≤ S(lo) fails (the root is outside).
+#[allow(clippy::too_many_arguments)]
+fn solve_in_band<T: Real>(
+    theta: &[T],
+    max: f64,
+    c: f64,
+    correction: Option<(f64, f64)>,
+    (lo, hi): (f64, f64),
+    alpha: f64,
+    members: &mut Vec<f64>,
+) -> Option<(f64, dense::Moments)> {
+    members.clear();
+    let (above, above_min) = T::split_at_band(theta, max, lo, hi, members);
+    let members = &*members;
+    // Raw sums over the classes above any cut in [lo, hi].
+    let pass = |cut: f64| {
+        let (mut sums, mut min) = (above, above_min);
+        for &t in members.iter().filter(|t| **t > cut) {
+            sums[0] += 1.0;
+            sums[1] += t;
+            sums[2] += t * t;
+            sums[3] += t * t * t;
+            min = min.min(t);
+        }
+        (sums, min)
+    };
+    let alpha2 = alpha == 2.0;
+    let mass =
+        |cut: f64| dense::constant_moments(pass(cut).0, c, correction, cut).mass(cut, alpha2);
+    if !(mass(hi) <= 1.0 && mass(lo) >= 1.0) {
+        return None;
+    }
+    dense::constant_threshold(pass, c, correction, lo, None, alpha, MAX_BAND_PASSES).ok()
+}
+
 /// One candidate class: θ_j − max and q_j.
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
@@ -202,6 +365,7 @@ struct Candidate {
 pub(crate) struct Scratch {
     candidates: Vec<Candidate>,
     columns: Vec<u32>,
+    band: Vec<f64>,
 }
 
 /// Solves one row. `target` is the row's label (needed for the loss and the target scaling).
@@ -291,7 +455,46 @@ fn solve_sparse<T: Real>(
     let cut = max + lo - inv_d;
     if !matches!(power, Power::General(_)) && looks_dense(theta, cut) {
         // Most classes are candidates: skip the column list and histogram the row itself.
-        let lowest = lo - inv_d;
+        let mut lowest = lo - inv_d;
+        if let crate::measure::RowBase::Constant(c) = q.base {
+            // A sampled band first (one row pass), then whole-row Michelot passes; together
+            // they settle most dense rows before the histogram solver is needed.
+            let correction = target.map(|y| (theta[y].to_f64() - max, q.q(y) - c));
+            let band = sampled_band(theta, max, c, lowest, alpha).and_then(|band| {
+                solve_in_band(theta, max, c, correction, band, alpha, &mut scratch.band)
+            });
+            let pass = |cut: f64| T::moments_above(theta, max, cut);
+            let solved = match band {
+                Some(found) => Ok(found),
+                None => dense::constant_threshold(
+                    pass,
+                    c,
+                    correction,
+                    lowest,
+                    None,
+                    alpha,
+                    MAX_ROW_PASSES,
+                ),
+            };
+            match solved {
+                Ok((thr, support)) => {
+                    let weighted = support.weighted(thr, alpha == 2.0);
+                    return from_support(
+                        theta,
+                        q,
+                        alpha,
+                        power,
+                        max,
+                        thr + inv_d,
+                        weighted,
+                        support.count(),
+                        target,
+                    );
+                }
+                // A tighter lower bound for the histogram solver.
+                Err(cut) => lowest = cut,
+            }
+        }
         let above = |j: usize, v: T| {
             let t = v.to_f64() - max;
             (t > lowest).then_some((j, t))

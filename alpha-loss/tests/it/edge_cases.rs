@@ -186,8 +186,10 @@ fn non_contiguous_logits_are_accepted() {
 /// histogram solver: ties, clustered values and wide spreads against plain f64 bisection.
 #[test]
 fn dense_supports_match_bisection_including_ties() {
-    // 6,000 classes go through the candidate list, 12,000 through the row histogram.
-    for classes in [6000, 12000] {
+    // 6,000 classes go through the candidate list; 12,000 and 40,000 through the sampled band
+    // (which the alternating row defeats at 12,000: every sampled class is a low one), then
+    // whole-row passes and the row histogram.
+    for classes in [6000, 12000, 40000] {
         dense_case(classes);
     }
 }
@@ -206,6 +208,24 @@ fn dense_case(classes: usize) {
             "two values",
             (0..classes)
                 .map(|j| if j % 3 == 0 { 2.0 } else { -1.0 })
+                .collect(),
+        ),
+        (
+            "alternating low and high",
+            (0..classes)
+                .map(|j| {
+                    if j % 2 == 0 {
+                        (-3.0 + uniform() * 0.1) as f32
+                    } else {
+                        (3.0 * uniform()) as f32
+                    }
+                })
+                .collect(),
+        ),
+        (
+            "bell",
+            (0..classes)
+                .map(|_| ((uniform() + uniform() - 1.0) * 8.0) as f32)
                 .collect(),
         ),
         (
