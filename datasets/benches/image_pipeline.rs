@@ -20,7 +20,7 @@ use image::codecs::jpeg::JpegEncoder;
 use rand::Rng;
 
 const IMAGES: usize = 1000;
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 20;
 
 /// Writes the synthetic faces as PNGs, has PIL encode them as quality-95 JPEGs (4:2:0, like
 /// insightface's recs) or, without Python, encodes them here (quality 95, the image crate's

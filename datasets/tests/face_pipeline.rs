@@ -58,6 +58,17 @@ fn normalisation_maps_0_and_255_to_minus_one_and_one() {
     assert_eq!(sample.data[0], -1.0);
     assert_eq!(sample.data[2], 1.0);
     assert_eq!(sample.data[4], 0.5 / 127.5);
+    // Every byte value, against the division done here at run time.
+    let mut all = RgbImage::new(256, 1);
+    for v in 0..=255u8 {
+        all.put_pixel(u32::from(v), 0, Rgb([v, 255 - v, v]));
+    }
+    let sample = image_to_chw(&all, false);
+    for v in 0..256 {
+        let expect = |x: usize| (x as f32 - 127.5) / 127.5;
+        assert_eq!(sample.data[v], expect(v), "R {v}");
+        assert_eq!(sample.data[256 + v], expect(255 - v), "G {v}");
+    }
 }
 
 #[test]
