@@ -163,55 +163,10 @@ multiversion! {
 /// f64 lanes per group; 8 f64 fill one AVX-512 register.
 const WIDE_LANES: usize = 8;
 
-multiversion! {
-    /// Over the columns with t_j = θ_j − shift > cut (t in f64): their count, Σt, Σt², Σt³ and
-    /// the smallest t (+∞ when none). Branch-free f64 lanes, so one pass costs about one compare
-    /// and four multiply-adds per class.
-    fn moments_above(row: &[f32], shift: f64, cut: f64) -> ([f64; 4], f64) {
-        // Separate lane arrays and arithmetic masking keep every accumulator in a register.
-        let mut count = [0.0f64; WIDE_LANES];
-        let mut s1 = [0.0f64; WIDE_LANES];
-        let mut s2 = [0.0f64; WIDE_LANES];
-        let mut s3 = [0.0f64; WIDE_LANES];
-        let mut low = [f64::INFINITY; WIDE_LANES];
-        let chunks = row.chunks_exact(WIDE_LANES);
-        let rest = chunks.remainder();
-        for chunk in chunks {
-            for i in 0..WIDE_LANES {
-                let t = chunk[i] as f64 - shift;
-                let keep = t > cut;
-                let k = if keep { 1.0 } else { 0.0 };
-                let tm = t * k;
-                let t2 = tm * tm;
-                count[i] += k;
-                s1[i] += tm;
-                s2[i] += t2;
-                s3[i] += t2 * tm;
-                let cand = if keep { t } else { f64::INFINITY };
-                low[i] = if cand < low[i] { cand } else { low[i] };
-            }
-        }
-        let acc = [count, s1, s2, s3];
-        let mut sums = [0.0f64; 4];
-        let mut min = f64::INFINITY;
-        for i in 0..WIDE_LANES {
-            for (sum, lane) in sums.iter_mut().zip(&acc) {
-                *sum += lane[i];
-            }
-            min = min.min(low[i]);
-        }
-        for &v in rest {
-            let t = v as f64 - shift;
-            if t > cut {
-                sums[0] += 1.0;
-                sums[1] += t;
-                sums[2] += t * t;
-                sums[3] += t * t * t;
-                min = min.min(t);
-            }
-        }
-        (sums, min)
-    }
+/// Over the columns with t_j = θ_j − shift > cut (t in f64): their count, Σt, Σt², Σt³ and
+/// the smallest t (+∞ when none). [`split_at_band`] with an empty band.
+pub(crate) fn moments_above(row: &[f32], shift: f64, cut: f64) -> ([f64; 4], f64) {
+    split_at_band(row, shift, cut, cut, &mut Vec::new())
 }
 
 multiversion! {

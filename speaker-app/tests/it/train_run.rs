@@ -100,7 +100,10 @@ fn train_writes_report_plot_bundle_and_resumes_exactly() {
         serde_json::from_str(&std::fs::read_to_string(out.join("model/config.json")).unwrap())
             .unwrap();
     assert!(
-        bundle["loss"].as_str().unwrap().starts_with("qmargin s=16 m=0.2 alpha=1.5 base=uniform"),
+        bundle["loss"]
+            .as_str()
+            .unwrap()
+            .starts_with("qmargin s=16 m=0.2 alpha=1.5 base=uniform"),
         "{bundle}"
     );
     let fars: Vec<f64> = bundle["thresholds"]
