@@ -139,14 +139,11 @@ pub(crate) fn constant_moments(
 /// add mass); when every member lies above it, it is the root. Converges in a few passes when
 /// the support is most of the row, the case this serves; otherwise returns `Err(cut)`, a lower
 /// bound on the root with S(cut) ≥ 1 for the histogram solver to continue from.
-///
-/// `guess`, if any, should lie a little below the root (see `sampled_guess` in the solver).
 pub(crate) fn constant_threshold(
     pass: impl Fn(f64) -> ([f64; 4], f64),
     c: f64,
     correction: Option<(f64, f64)>,
     lowest: f64,
-    guess: Option<f64>,
     alpha: f64,
     max_passes: usize,
 ) -> Result<(f64, Moments), f64> {
@@ -156,18 +153,8 @@ pub(crate) fn constant_threshold(
         (constant_moments(sums, c, correction, cut), min)
     };
     let mut cut = lowest;
-    // A guess close below the root saves most passes; it is used only if S(guess) ≥ 1 (exact
-    // here: every class above the guess is a member), which proves it is below the root.
-    let mut first = None;
-    if let Some(g) = guess.filter(|g| *g > lowest) {
-        let (m, min) = moments_at(g);
-        if m.q > 0.0 && m.mass(g, alpha2) >= 1.0 {
-            cut = g;
-            first = Some((m, min));
-        }
-    }
     for _ in 0..max_passes {
-        let (m, min) = first.take().unwrap_or_else(|| moments_at(cut));
+        let (m, min) = moments_at(cut);
         if m.q.is_nan() || m.q <= 0.0 {
             return Err(cut);
         }

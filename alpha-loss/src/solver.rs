@@ -311,7 +311,7 @@ fn sampled_band<T: Real>(
     let weight = c * theta.len() as f64 / sample.len() as f64;
     let pass = |cut: f64| f64::moments_above(&sample, 0.0, cut);
     let (thr, m) =
-        dense::constant_threshold(pass, weight, None, lowest, None, alpha, MAX_BAND_PASSES).ok()?;
+        dense::constant_threshold(pass, weight, None, lowest, alpha, MAX_BAND_PASSES).ok()?;
     let delta = 4.0 / (m.count() as f64).sqrt() / m.slope(thr, alpha == 2.0);
     (delta.is_finite() && delta > 0.0).then_some((thr - delta, thr + delta))
 }
@@ -350,7 +350,7 @@ fn solve_in_band<T: Real>(
     if !(mass(hi) <= 1.0 && mass(lo) >= 1.0) {
         return None;
     }
-    dense::constant_threshold(pass, c, correction, lo, None, alpha, MAX_BAND_PASSES).ok()
+    dense::constant_threshold(pass, c, correction, lo, alpha, MAX_BAND_PASSES).ok()
 }
 
 /// One candidate class: θ_j − max and q_j.
@@ -466,15 +466,9 @@ fn solve_sparse<T: Real>(
             let pass = |cut: f64| T::moments_above(theta, max, cut);
             let solved = match band {
                 Some(found) => Ok(found),
-                None => dense::constant_threshold(
-                    pass,
-                    c,
-                    correction,
-                    lowest,
-                    None,
-                    alpha,
-                    MAX_ROW_PASSES,
-                ),
+                None => {
+                    dense::constant_threshold(pass, c, correction, lowest, alpha, MAX_ROW_PASSES)
+                }
             };
             match solved {
                 Ok((thr, support)) => {
