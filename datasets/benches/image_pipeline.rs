@@ -155,11 +155,12 @@ fn main() {
             let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
             for (name, key) in [
                 ("PIL + numpy", "pil_numpy"),
-                ("torchvision decode_jpeg", "torchvision"),
+                ("torchvision, lean tensor ops", "torchvision"),
+                ("torchvision, v2 transforms", "torchvision_transforms"),
             ] {
                 match json[key].as_f64() {
                     Some(rate) => println!(
-                        "  {name:<28}, 1 thread : {rate:>8.0} img/s   rust is {:.2}x",
+                        "  {name:<30}, 1 thread : {rate:>8.0} img/s   rust is {:.2}x",
                         rust / rate
                     ),
                     None => println!(
