@@ -180,6 +180,11 @@ impl FaceImages for ImageFolder {
         decode_rgb(&bytes, &path.display().to_string())
     }
 
+    fn encoded(&self, index: usize) -> Option<Result<Vec<u8>>> {
+        let path = &self.items[index].path;
+        Some(std::fs::read(path).map_err(|e| DataError::io(path, e)))
+    }
+
     fn landmarks(&self, index: usize) -> Option<Landmarks> {
         self.items[index].landmarks
     }

@@ -28,6 +28,13 @@ pub trait FaceImages: Send + Sync + 'static {
     /// Reads and decodes image `index` to RGB.
     fn image(&self, index: usize) -> Result<RgbImage>;
 
+    /// The encoded bytes of image `index` (JPEG, PNG, ...) when it is stored encoded, so that
+    /// [`FaceSource`] can decode it straight to the tensor; `None` (the default) when images
+    /// only exist decoded, e.g. generated ones. Must decode to what [`image`](Self::image) returns.
+    fn encoded(&self, _index: usize) -> Option<Result<Vec<u8>>> {
+        None
+    }
+
     /// Five landmarks (eyes, nose, mouth corners) of image `index` if known; the source then
     /// aligns the face to the ArcFace template before the pipeline.
     fn landmarks(&self, _index: usize) -> Option<Landmarks> {
@@ -78,8 +85,15 @@ impl<F: FaceImages> Source for FaceSource<F> {
     }
 
     fn load(&self, index: usize, rng: &mut ItemRng) -> Result<TensorSample> {
+        let landmarks = self.images.landmarks(index);
+        if landmarks.is_none() {
+            if let Some(bytes) = self.images.encoded(index) {
+                let item = self.images.describe(index);
+                return self.pipeline.apply_encoded(&bytes?, &item, rng);
+            }
+        }
         let mut image = self.images.image(index)?;
-        if let Some(points) = self.images.landmarks(index) {
+        if let Some(points) = landmarks {
             image = align_face(&image, &points, self.pipeline.size);
         }
         Ok(self.pipeline.apply(image, rng))

@@ -27,6 +27,7 @@ pub mod align;
 pub mod check;
 pub mod folder;
 pub mod images;
+pub mod jpeg;
 pub mod orl;
 pub mod pack;
 pub mod pipeline;

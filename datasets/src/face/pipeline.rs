@@ -4,13 +4,21 @@ use image::{imageops, RgbImage};
 use rand::Rng;
 
 use crate::error::{DataError, Result};
+use crate::face::jpeg::{self, normalise_value};
 use crate::loader::{ItemRng, TensorSample};
 
 /// Decodes JPEG, PNG or PNM (PGM/PPM) bytes to 8-bit RGB; grayscale is copied to all three channels.
 ///
-/// `item` names the bytes' origin (a path, `file.rec#key`) in the error.
+/// Baseline JPEGs (4:2:0, 4:4:4, grayscale) go through [`jpeg::decode`], whose pixels equal
+/// libjpeg-turbo's (what insightface's OpenCV/MXNet decoding and PIL give); other JPEGs through
+/// zune-jpeg. `item` names the bytes' origin (a path, `file.rec#key`) in the error.
 pub fn decode_rgb(bytes: &[u8], item: &str) -> Result<RgbImage> {
     if bytes.starts_with(&[0xFF, 0xD8]) {
+        if let Ok(planes) = jpeg::decode(bytes) {
+            return planes_to_image(&planes, item);
+        }
+        // Unsupported features and corrupt data alike go to the general decoder, which
+        // decodes what it can or names the problem.
         return decode_jpeg_rgb(bytes, item);
     }
     let format = image::guess_format(bytes)
@@ -18,6 +26,15 @@ pub fn decode_rgb(bytes: &[u8], item: &str) -> Result<RgbImage> {
     let decoded = image::load_from_memory_with_format(bytes, format)
         .map_err(|e| DataError::decode(item, format!("cannot decode {format:?}: {e}")))?;
     Ok(decoded.into_rgb8())
+}
+
+fn planes_to_image(planes: &jpeg::Planes, item: &str) -> Result<RgbImage> {
+    RgbImage::from_raw(
+        planes.width() as u32,
+        planes.height() as u32,
+        planes.to_rgb(),
+    )
+    .ok_or_else(|| DataError::decode(item, "JPEG decoder returned a short pixel buffer"))
 }
 
 /// JPEG straight to RGB with zune-jpeg (the decoder the image crate uses), without an intermediate image.
@@ -35,11 +52,6 @@ fn decode_jpeg_rgb(bytes: &[u8], item: &str) -> Result<RgbImage> {
         .ok_or_else(|| DataError::decode(item, "JPEG without dimensions"))?;
     RgbImage::from_raw(width as u32, height as u32, pixels)
         .ok_or_else(|| DataError::decode(item, "JPEG decoder returned a short pixel buffer"))
-}
-
-/// `(v - 127.5) / 127.5`, the arcface_torch normalisation (`ToTensor` then `Normalize(0.5, 0.5)`).
-const fn normalise_value(v: u8) -> f32 {
-    (v as f32 - 127.5) / 127.5
 }
 
 /// [`normalise_value`] of every byte: a table load instead of a division per channel value.
@@ -121,6 +133,33 @@ impl FacePipeline {
         let image = self.fit(image);
         let flip = self.random_flip && rng.random_bool(0.5);
         image_to_chw(&image, flip)
+    }
+
+    /// [`apply`](Self::apply) to encoded image bytes: the same sample and the same draws from
+    /// `rng` as `apply(decode_rgb(bytes, item)?, rng)`, but a baseline JPEG of the output size
+    /// goes straight from its decoded planes to the tensor, with no RGB image in between.
+    pub fn apply_encoded(
+        &self,
+        bytes: &[u8],
+        item: &str,
+        rng: &mut ItemRng,
+    ) -> Result<TensorSample> {
+        let size = self.size as usize;
+        if bytes.starts_with(&[0xFF, 0xD8]) {
+            if let Ok(planes) = jpeg::decode(bytes) {
+                if planes.width() != size || planes.height() != size {
+                    return Ok(self.apply(planes_to_image(&planes, item)?, rng));
+                }
+                let flip = self.random_flip && rng.random_bool(0.5);
+                let mut data = Vec::with_capacity(3 * size * size);
+                planes.write_chw(flip, &mut data);
+                return Ok(TensorSample {
+                    data,
+                    shape: vec![3, size, size],
+                });
+            }
+        }
+        Ok(self.apply(decode_rgb(bytes, item)?, rng))
     }
 }
 

@@ -253,10 +253,11 @@ impl FaceImages for RecordDataset {
     }
 
     fn image(&self, index: usize) -> Result<RgbImage> {
-        let item = self.items[index];
-        let (payload, _) = self.file.read_record(item.offset)?;
-        let name = self.describe(index);
-        let (_, bytes) = IrHeader::unpack(&payload).map_err(|r| DataError::decode(&name, r))?;
-        decode_rgb(bytes, &name)
+        let (_, bytes) = self.record(index)?;
+        decode_rgb(&bytes, &self.describe(index))
+    }
+
+    fn encoded(&self, index: usize) -> Option<Result<Vec<u8>>> {
+        Some(self.record(index).map(|(_, bytes)| bytes))
     }
 }
