@@ -17,8 +17,14 @@ pub fn decode_rgb(bytes: &[u8], item: &str) -> Result<RgbImage> {
         if let Ok(planes) = jpeg::decode(bytes) {
             return planes_to_image(&planes, item);
         }
-        // Unsupported features and corrupt data alike go to the general decoder, which
-        // decodes what it can or names the problem.
+    }
+    decode_rgb_general(bytes, item)
+}
+
+/// [`decode_rgb`] without the baseline JPEG decoder: JPEGs it leaves out (unsupported features,
+/// corrupt data) go to zune-jpeg, which decodes what it can or names the problem.
+fn decode_rgb_general(bytes: &[u8], item: &str) -> Result<RgbImage> {
+    if bytes.starts_with(&[0xFF, 0xD8]) {
         return decode_jpeg_rgb(bytes, item);
     }
     let format = image::guess_format(bytes)
@@ -159,7 +165,7 @@ impl FacePipeline {
                 });
             }
         }
-        Ok(self.apply(decode_rgb(bytes, item)?, rng))
+        Ok(self.apply(decode_rgb_general(bytes, item)?, rng))
     }
 }
 
