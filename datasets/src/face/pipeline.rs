@@ -10,8 +10,7 @@ use crate::loader::{ItemRng, TensorSample};
 /// Decodes JPEG, PNG or PNM (PGM/PPM) bytes to 8-bit RGB; grayscale is copied to all three channels.
 ///
 /// Baseline JPEGs (4:2:0, 4:4:4, grayscale) go through [`jpeg::decode`], whose pixels equal
-/// libjpeg-turbo's (what insightface's OpenCV/MXNet decoding and PIL give); other JPEGs through
-/// zune-jpeg. `item` names the bytes' origin (a path, `file.rec#key`) in the error.
+/// libjpeg-turbo's default decode (as PIL gives it); other JPEGs through zune-jpeg. `item` names the bytes' origin (a path, `file.rec#key`) in the error.
 pub fn decode_rgb(bytes: &[u8], item: &str) -> Result<RgbImage> {
     if bytes.starts_with(&[0xFF, 0xD8]) {
         if let Ok(planes) = jpeg::decode(bytes) {

@@ -2,9 +2,9 @@
 //!
 //! Face datasets (insightface's RecordIO packs, WebFace folders) are baseline, Huffman-coded,
 //! 8-bit JPEGs in 4:2:0, 4:4:4 or grayscale. For those, [`decode`] reproduces libjpeg-turbo's
-//! default output (islow IDCT, "fancy" triangle upsampling, jdcolor.c's YCbCr conversion), the
-//! decoder that PIL, OpenCV (insightface's `mx.image.imdecode` / `cv2.imdecode`) and torchvision
-//! use, and [`Planes::write_chw`] converts straight to the normalised CHW tensor, mirrored if
+//! default output (islow IDCT, "fancy" triangle upsampling, jdcolor.c's YCbCr conversion; tested
+//! pixel for pixel against PIL's decode), the library behind PIL, OpenCV and torchvision's
+//! decoders, and [`Planes::write_chw`] converts straight to the normalised CHW tensor, mirrored if
 //! asked, without an interleaved RGB image in between. Anything else (progressive or
 //! arithmetic coding, 12-bit, CMYK, other subsampling, several scans) is
 //! [`JpegError::Unsupported`], and callers fall back to zune-jpeg.
