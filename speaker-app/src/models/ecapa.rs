@@ -14,7 +14,7 @@ use candle_core::{ModuleT, Result, Tensor, D};
 use candle_nn::{Linear, Module, VarBuilder};
 use serde::{Deserialize, Serialize};
 
-use super::{batch_norm, conv1d, BatchNorm, Conv1d};
+use super::{batch_norm, conv1d, relu, BatchNorm, Conv1d};
 
 /// Shape of a wespeaker ECAPA-TDNN with ASTP pooling.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,7 +112,7 @@ impl ConvReluBn {
     }
 
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        self.bn.forward_t(&self.conv.forward(x)?.relu()?, train)
+        self.bn.forward_t(&relu(&self.conv.forward(x)?)?, train)
     }
 }
 
@@ -154,7 +154,7 @@ impl Res2ConvReluBn {
                 None => chunk,
                 Some(prev) => (prev + chunk)?,
             };
-            let y = bn.forward_t(&conv.forward(&input.contiguous()?)?.relu()?, train)?;
+            let y = bn.forward_t(&relu(&conv.forward(&input.contiguous()?)?)?, train)?;
             out.push(y.clone());
             sp = Some(y);
         }
@@ -311,7 +311,7 @@ impl ModuleT for EcapaTdnn {
         let out3 = self.blocks[1].forward_t(&out2, train)?;
         let out4 = self.blocks[2].forward_t(&out3, train)?;
         let cat = Tensor::cat(&[out2, out3, out4], 1)?;
-        let out = self.conv.forward(&cat)?.relu()?;
+        let out = relu(&self.conv.forward(&cat)?)?;
         let out = self.bn.forward_t(&self.pool.forward(&out)?, train)?;
         let out = self.linear.forward(&out)?;
         match &self.bn2 {

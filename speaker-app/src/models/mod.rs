@@ -9,7 +9,8 @@
 //! * Every convolution and batch norm is built through [`conv2d`], [`conv1d`] and
 //!   [`batch_norm`] (types [`Conv2d`], [`Conv1d`], [`BatchNorm`]): the one place to switch all
 //!   backbones to another implementation. They are train-kit's fast CPU layers (candle's own
-//!   conv1d weight gradient is wrong for batch > 1).
+//!   conv1d weight gradient is wrong for batch > 1). ReLUs and the ResNet block's residual
+//!   add + ReLU go through train-kit's parallel [`relu`] and [`add_relu`] likewise.
 
 pub mod ecapa;
 pub mod pooling;
@@ -25,6 +26,8 @@ use anyhow::Context as _;
 use candle_core::{bail, DType, Device, ModuleT, Result, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use serde::{Deserialize, Serialize};
+
+pub use train_kit::conv::{add_relu, relu};
 
 /// The 2-D convolution layer every backbone uses (see [`conv2d`]).
 pub type Conv2d = train_kit::conv::Conv2d;

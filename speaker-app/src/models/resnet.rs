@@ -12,7 +12,7 @@ use candle_core::{ModuleT, Result, Tensor};
 use candle_nn::{Linear, Module, VarBuilder};
 use serde::{Deserialize, Serialize};
 
-use super::{batch_norm, conv2d, BatchNorm, Conv2d};
+use super::{add_relu, batch_norm, conv2d, relu, BatchNorm, Conv2d};
 
 /// Shape of a wespeaker ResNet with BasicBlocks and TSTP pooling (`two_emb_layer=False`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,13 +111,13 @@ impl BasicBlock {
     }
 
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let out = self.bn1.forward_t(&self.conv1.forward(x)?, train)?.relu()?;
+        let out = relu(&self.bn1.forward_t(&self.conv1.forward(x)?, train)?)?;
         let out = self.bn2.forward_t(&self.conv2.forward(&out)?, train)?;
         let short = match &self.shortcut {
             Some((conv, bn)) => bn.forward_t(&conv.forward(x)?, train)?,
             None => x.clone(),
         };
-        (out + short)?.relu()
+        add_relu(&out, &short)
     }
 }
 
@@ -161,10 +161,7 @@ impl ResNet {
     pub fn frame_level(&self, feats: &Tensor, train: bool) -> Result<Tensor> {
         // (B, T, F) -> (B, 1, F, T): frequency is the image height, time the width.
         let x = feats.transpose(1, 2)?.unsqueeze(1)?.contiguous()?;
-        let mut out = self
-            .bn1
-            .forward_t(&self.conv1.forward(&x)?, train)?
-            .relu()?;
+        let mut out = relu(&self.bn1.forward_t(&self.conv1.forward(&x)?, train)?)?;
         for block in self.layers.iter().flatten() {
             out = block.forward_t(&out, train)?;
         }

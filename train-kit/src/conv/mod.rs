@@ -8,13 +8,15 @@
 //!
 //! [`BatchNorm`] (from [`batch_norm`]) does the same for candle-nn's batch norm: a fused
 //! train-mode forward and closed-form backward, with the same variables and running-stat updates;
-//! [`PReLU`] (from [`prelu`]) likewise for candle-nn's per-channel PReLU.
+//! [`PReLU`] (from [`prelu`]) likewise for candle-nn's per-channel PReLU; [`relu`] and
+//! [`add_relu`] replace candle's single-threaded ReLU and residual add.
 //!
 //! [`set_implementation`] (or the scoped [`with_implementation`]) switches all of them, for the
 //! whole process, between the fast kernels ([`Implementation::Fast`], the default) and candle's
 //! own ops ([`Implementation::Candle`]), so the same backbone on the same weights can be
 //! compared or timed both ways.
 
+mod activation;
 mod batch_norm;
 mod bn_kernels;
 mod custom_op;
@@ -30,6 +32,7 @@ mod prelu;
 mod storage;
 mod switch;
 
+pub use activation::{add_relu, relu};
 pub use batch_norm::{batch_norm, BatchNorm};
 pub use candle_nn::{Conv1dConfig, Conv2dConfig};
 pub use layers::{conv1d, conv1d_no_bias, conv2d, conv2d_no_bias, Conv1d, Conv2d};
