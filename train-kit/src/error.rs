@@ -91,6 +91,30 @@ pub enum TrainError {
         problem: String,
     },
 
+    /// A key of a run configuration is unknown, renamed, malformed or out of range.
+    #[error("{origin}: {key}: {problem}")]
+    Config {
+        /// Where the configuration came from (a file name, `--set`, `the built-in demo config`).
+        origin: String,
+        /// The dotted key, e.g. `train.batch_size` or `[trian]`.
+        key: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+
+    /// The run folder is in use by another live process.
+    #[error("{}: {problem}", path.display())]
+    RunInUse {
+        /// The run folder's lock file.
+        path: PathBuf,
+        /// Which process holds it.
+        problem: String,
+    },
+
+    /// An app's [`Task`](crate::task::Task) failed; the message is the task's own.
+    #[error(transparent)]
+    Task(Box<dyn std::error::Error + Send + Sync>),
+
     /// A name predicate or group rule selected nothing, or something twice.
     #[error("parameter group {group}: {problem}")]
     ParamGroup {
@@ -108,6 +132,19 @@ impl TrainError {
             action,
             path: path.into(),
             source,
+        }
+    }
+
+    /// A configuration error at `key` of the config from `origin`.
+    pub fn config(
+        origin: impl Into<String>,
+        key: impl Into<String>,
+        problem: impl Into<String>,
+    ) -> Self {
+        Self::Config {
+            origin: origin.into(),
+            key: key.into(),
+            problem: problem.into(),
         }
     }
 

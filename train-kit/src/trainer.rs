@@ -70,6 +70,7 @@
 //! ```
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use candle_core::{DType, Tensor};
@@ -78,7 +79,9 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::buffers::BufferSnapshot;
 use crate::checkpoint::{CheckpointConfig, CheckpointManifest, CheckpointStore, FORMAT_VERSION};
+use crate::collective::{sync_gradients, Collective, SingleProcess};
 use crate::error::{Result, TrainError};
 use crate::guard::{NonFiniteGuard, NonFinitePolicy, Verdict};
 use crate::metrics::{check_extra_fields, MetricRecord, MetricsLog};
@@ -190,6 +193,7 @@ pub struct Trainer {
     loader_state: serde_json::Value,
     last_checkpoint_step: Option<u64>,
     window: Window,
+    collective: Arc<dyn Collective>,
 }
 
 #[derive(Debug)]
@@ -256,6 +260,63 @@ impl Trainer {
             loader_state: serde_json::Value::Null,
             last_checkpoint_step: None,
             window: Window::new(),
+            collective: Arc::new(SingleProcess),
+        })
+    }
+
+    /// Runs as one rank of `collective`: gradients are averaged over the ranks before the
+    /// guard and the update, and only the main rank writes `metrics.jsonl` and checkpoints.
+    pub fn with_collective(mut self, collective: Arc<dyn Collective>) -> Self {
+        self.collective = collective;
+        self
+    }
+
+    /// The processes of this run.
+    pub fn collective(&self) -> &dyn Collective {
+        self.collective.as_ref()
+    }
+
+    /// The learning rate the schedule gives the update of `step`.
+    pub fn lr_for(&self, step: u64) -> f64 {
+        self.cfg.schedule.lr_at(step)
+    }
+
+    /// The optimizer and the progress bar at once, for step hooks.
+    pub(crate) fn hook_parts(&mut self) -> (&mut dyn Optimizer, &Progress) {
+        (self.optimizer.as_mut(), &self.progress)
+    }
+
+    /// The progress bar (for messages printed above it).
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    /// The checkpoint store of the run.
+    pub fn store(&self) -> &CheckpointStore {
+        &self.store
+    }
+
+    /// Restores the newest checkpoint that loads, going back to older ones when the newest is
+    /// damaged; returns its manifest and one line per checkpoint passed over (saying why), or
+    /// `None` when the run has no checkpoint at all. Fails when none of them loads.
+    pub fn resume_newest_valid(&mut self) -> Result<Option<(CheckpointManifest, Vec<String>)>> {
+        let list = self.store.list()?;
+        if list.is_empty() {
+            return Ok(None);
+        }
+        let mut passed = Vec::new();
+        for (_, path) in list.into_iter().rev() {
+            match self.resume_from(path.clone()) {
+                Ok(manifest) => return Ok(Some((manifest, passed))),
+                Err(e) => passed.push(format!(
+                    "checkpoint {} cannot be resumed from ({e}); trying the one before it",
+                    path.display()
+                )),
+            }
+        }
+        Err(TrainError::Mismatch {
+            path: self.store.dir().to_path_buf(),
+            problem: format!("no checkpoint can be resumed from: {}", passed.join("; ")),
         })
     }
 
@@ -356,6 +417,7 @@ impl Trainer {
         let step = self.step;
         let lr = self.cfg.schedule.lr_at(step);
         self.optimizer.set_learning_rate(lr);
+        let buffers = BufferSnapshot::take(self.var_sets.iter().map(|(_, m)| m))?;
         let mut ctx = StepContext {
             step,
             epoch: self.epoch,
@@ -365,6 +427,10 @@ impl Trainer {
         let output = forward(&mut ctx)?;
         check_extra_fields(&output.extra)?;
         let outcome = self.apply(step, lr, &output)?;
+        if matches!(outcome, StepOutcome::Skipped(_)) {
+            // The forward pass moved BatchNorm's running statistics towards a NaN batch.
+            buffers.restore()?;
+        }
         self.step += 1;
         self.window.samples += output.samples;
         self.window.extra = output.extra;
@@ -406,13 +472,14 @@ impl Trainer {
         if let Verdict::Skip(what) = self.guard.check_loss(step, loss)? {
             return Ok(StepOutcome::Skipped(what));
         }
-        let grads = output.loss.backward()?;
+        let mut grads = output.loss.backward()?;
         let params: Vec<&NamedVar> = self
             .optimizer
             .groups()
             .iter()
             .flat_map(|g| &g.params)
             .collect();
+        sync_gradients(self.collective.as_ref(), &mut grads, &params)?;
         if let Verdict::Skip(what) = self.guard.check_grads(step, &grads, &params)? {
             return Ok(StepOutcome::Skipped(what));
         }
@@ -436,11 +503,19 @@ impl Trainer {
             skipped_steps: self.guard.skipped_total(),
             extra: w.extra,
         };
+        if !self.collective.is_main() {
+            return Ok(());
+        }
         self.metrics.append(&record)
     }
 
-    /// Writes a checkpoint of the current state now (also done every `every_steps`).
+    /// Writes a checkpoint of the current state now (also done every `every_steps`); on a rank
+    /// other than the main one nothing is written and the path the main rank writes is returned.
     pub fn save_checkpoint(&mut self) -> Result<PathBuf> {
+        if !self.collective.is_main() {
+            self.last_checkpoint_step = Some(self.step);
+            return Ok(self.store.path_for(self.step));
+        }
         let manifest = CheckpointManifest {
             format_version: FORMAT_VERSION,
             step: self.step,
@@ -467,7 +542,14 @@ impl Trainer {
             self.save_checkpoint()?;
         }
         self.progress.finish();
-        self.run.write_report(report)?;
+        if self.collective.is_main() {
+            self.run.write_report(report)?;
+        }
         Ok(self.run.report_path())
+    }
+
+    /// Whether the current step has a checkpoint (written or restored).
+    pub fn has_checkpoint_now(&self) -> bool {
+        self.last_checkpoint_step == Some(self.step)
     }
 }

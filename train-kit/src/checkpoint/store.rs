@@ -155,6 +155,27 @@ impl CheckpointStore {
         Ok(())
     }
 
+    /// Deletes every temporary checkpoint directory (`.tmp-step-*`), including those of killed
+    /// processes; returns how many there were. Call it only while holding the run folder's lock.
+    pub fn remove_temporaries(&self) -> Result<usize> {
+        let entries =
+            fs::read_dir(&self.dir).map_err(|e| TrainError::io("listing", &self.dir, e))?;
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            if entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with(TMP_PREFIX))
+            {
+                let path = entry.path();
+                fs::remove_dir_all(&path)
+                    .map_err(|e| TrainError::io("removing temporary", &path, e))?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Reads the manifest of the checkpoint at `path`.
     pub fn read_manifest(path: &Path) -> Result<CheckpointManifest> {
         let file = path.join(MANIFEST);

@@ -39,6 +39,30 @@ pub trait Optimizer: Send {
     /// Restores a state from [`state`](Self::state); unknown keys or wrong shapes are errors.
     fn load_state(&mut self, state: OptimizerState) -> Result<()>;
 
+    /// Drops the state (momentum, Adam moments) of every parameter whose qualified name
+    /// `select` accepts, keeping all other state and the step counters; returns how many buffers
+    /// were dropped. Those parameters then continue as if seen for the first time (A3M-I clears
+    /// the head this way after re-initializing its prototypes).
+    fn reset_state_of(&mut self, select: &dyn Fn(&str) -> bool) -> Result<usize> {
+        let chosen: std::collections::HashSet<String> = self
+            .groups()
+            .iter()
+            .flat_map(|g| &g.params)
+            .filter(|p| select(&p.name))
+            .map(|p| p.name.clone())
+            .collect();
+        let mut state = self.state()?;
+        let before = state.tensors.len();
+        // Keys are "<buffer>/<qualified name>"; counters have no parameter part.
+        state.tensors.retain(|key, _| {
+            key.split_once('/')
+                .is_none_or(|(_, param)| !chosen.contains(param))
+        });
+        let dropped = before - state.tensors.len();
+        self.load_state(state)?;
+        Ok(dropped)
+    }
+
     /// Computes the gradients of `loss` and applies one update.
     fn backward_step(&mut self, loss: &Tensor) -> Result<()> {
         let grads = loss.backward()?;

@@ -2,6 +2,7 @@
 
 mod alloc;
 mod checkpoint;
+mod fit;
 mod guard;
 mod metrics;
 mod mlp;

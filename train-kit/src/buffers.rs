@@ -1,0 +1,70 @@
+//! Buffers: variables a forward pass updates without a gradient (BatchNorm's running
+//! statistics). The run loop snapshots them before a step and puts them back when the NaN guard
+//! skips the step, so a skipped update leaves no trace in the model.
+
+use candle_core::{Tensor, Var};
+use candle_nn::VarMap;
+
+use crate::error::Result;
+
+/// Whether the variable called `name` is a buffer: BatchNorm's `running_mean`, `running_var`
+/// or `num_batches_tracked` (candle-nn's and PyTorch's names).
+pub fn is_buffer(name: &str) -> bool {
+    let leaf = name.rsplit(['.', '/']).next().unwrap_or(name);
+    matches!(leaf, "running_mean" | "running_var" | "num_batches_tracked")
+}
+
+/// Number of trainable scalars in `varmap`: every variable except [buffers](is_buffer).
+pub fn trainable_parameter_count(varmap: &VarMap) -> usize {
+    let data = varmap
+        .data()
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    data.iter()
+        .filter(|(name, _)| !is_buffer(name))
+        .map(|(_, var)| var.elem_count())
+        .sum()
+}
+
+/// Copies of every buffer of some variable sets, to restore after a skipped step.
+#[derive(Debug, Default)]
+pub struct BufferSnapshot {
+    saved: Vec<(Var, Tensor)>,
+}
+
+impl BufferSnapshot {
+    /// Copies the buffers of `sets` now.
+    pub fn take<'a>(sets: impl IntoIterator<Item = &'a VarMap>) -> Result<Self> {
+        let mut saved = Vec::new();
+        for map in sets {
+            let data = map
+                .data()
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            for (name, var) in data.iter() {
+                if is_buffer(name) {
+                    saved.push((var.clone(), var.as_tensor().copy()?));
+                }
+            }
+        }
+        Ok(Self { saved })
+    }
+
+    /// Puts the copied values back.
+    pub fn restore(&self) -> Result<()> {
+        for (var, value) in &self.saved {
+            var.set(value)?;
+        }
+        Ok(())
+    }
+
+    /// Number of buffers held.
+    pub fn len(&self) -> usize {
+        self.saved.len()
+    }
+
+    /// Whether there is no buffer.
+    pub fn is_empty(&self) -> bool {
+        self.saved.is_empty()
+    }
+}
