@@ -21,7 +21,8 @@ use std::str::FromStr;
 use candle_core::{bail, Result};
 
 use crate::collapse::{CollapseMonitor, CollapseMonitorConfig, ReinitPolicy};
-use crate::margin::{AngularGradient, BaseMeasure, Margin};
+use crate::head::MarginHead;
+use crate::margin::{q_margin_prior, AngularGradient, BaseMeasure, Margin};
 
 /// Which loss a run trains with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,7 +132,7 @@ impl Default for MonitorSettings {
 
 /// When A3M-I re-initializes prototypes. With no trigger at all, the collapse monitor with its
 /// defaults is used (a run named `a3m-i` always has some trigger).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -144,6 +145,28 @@ pub struct ReinitConfig {
     pub at_epochs: Vec<u64>,
     /// Re-initialize when the fraction of starved targets exceeds a threshold.
     pub monitor: Option<MonitorSettings>,
+    /// Training items embedded per class for the class means (default 8).
+    #[cfg_attr(feature = "serde", serde(default = "default_per_class"))]
+    pub per_class: usize,
+}
+
+/// Default of [`ReinitConfig::per_class`].
+pub const DEFAULT_REINIT_PER_CLASS: usize = 8;
+
+#[cfg(feature = "serde")]
+fn default_per_class() -> usize {
+    DEFAULT_REINIT_PER_CLASS
+}
+
+impl Default for ReinitConfig {
+    fn default() -> Self {
+        Self {
+            at_steps: Vec::new(),
+            at_epochs: Vec::new(),
+            monitor: None,
+            per_class: DEFAULT_REINIT_PER_CLASS,
+        }
+    }
 }
 
 /// The `[loss]` table: a kind and its parameters. Parameters a kind does not use are ignored;
@@ -274,8 +297,23 @@ impl LossConfig {
                 base: self.base,
             },
         };
+        if let Some(m) = self.m {
+            if !(m.is_finite() && m >= 0.0) {
+                bail!("loss.m = {m}: the margin must be a finite number >= 0");
+            }
+        }
+        for (name, v) in [("m1", self.m1), ("m2", self.m2), ("m3", self.m3)] {
+            if let Some(v) = v {
+                if !v.is_finite() {
+                    bail!("loss.{name} = {v}: must be a finite number");
+                }
+            }
+        }
         if let Err(e) = margin.spec().validate() {
             bail!("loss {}: {e}", self.kind);
+        }
+        if self.reinit.per_class == 0 {
+            bail!("loss.reinit.per_class = 0: A3M-I needs at least one item per class");
         }
         if let Some(monitor) = &self.reinit.monitor {
             if !(monitor.threshold > 0.0 && monitor.threshold <= 1.0) || monitor.window == 0 {
@@ -310,6 +348,23 @@ impl LossConfig {
                 })
             }),
         })
+    }
+
+    /// Whether the loss has a margin a schedule can drive (every kind but softmax).
+    pub fn has_margin(&self) -> bool {
+        self.kind != LossKind::Softmax
+    }
+
+    /// Puts a scheduled margin `m` (wespeaker's margin warm-up) into `head`: for Q-Margin the
+    /// target prior ρ = e^(−s·m), for the other kinds the angular or additive margin.
+    pub fn apply_scheduled_margin(&self, head: &mut MarginHead, m: f64) -> Result<()> {
+        match self.kind {
+            LossKind::QMargin => head.set_target_prior(q_margin_prior(self.s, m)),
+            _ => {
+                head.set_margin(m);
+                Ok(())
+            }
+        }
     }
 
     /// A one-line summary with the parameters in effect, for logs and reports.

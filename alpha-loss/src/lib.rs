@@ -21,16 +21,24 @@ pub use loss::{
     LossOutput, Telemetry,
 };
 pub use measure::ReferenceMeasure;
+mod class_means;
 mod collapse;
 mod config;
 mod head;
 mod margin;
+mod margin_schedule;
+mod telemetry;
 
+pub use class_means::ClassMeans;
 pub use collapse::{CollapseMonitor, CollapseMonitorConfig, ReinitPolicy, ReinitReason};
 pub use config::{
-    LossConfig, LossKind, MonitorSettings, ReinitConfig, DEFAULT_ALPHA, DEFAULT_SCALE,
+    LossConfig, LossKind, MonitorSettings, ReinitConfig, DEFAULT_ALPHA, DEFAULT_REINIT_PER_CLASS,
+    DEFAULT_SCALE,
 };
 pub use head::{l2_normalize, HeadOutput, MarginHead};
 pub use margin::{
-    apply_logit_margin, AngularGradient, BaseMeasure, LogitMargin, LossSpec, Margin, MarginSpec,
+    apply_logit_margin, q_margin_prior, AngularGradient, BaseMeasure, LogitMargin, LossSpec,
+    Margin, MarginSpec,
 };
+pub use margin_schedule::{IncreaseType, MarginSchedule, MarginScheduleConfig};
+pub use telemetry::{TelemetryWindow, TELEMETRY_FIELDS};

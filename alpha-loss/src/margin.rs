@@ -160,6 +160,12 @@ pub enum Margin {
     General(MarginSpec),
 }
 
+/// Q-Margin's target prior for a margin `m` in cosine units at scale `s`: ρ = e^(−s·m), the one
+/// place this conversion is made (configs, schedules).
+pub fn q_margin_prior(s: f64, m: f64) -> f64 {
+    (-s * m).exp()
+}
+
 impl Margin {
     /// Q-Margin from a margin `m` in logit units: ρ = exp(−s·m). At α = 1 this is exactly
     /// CosFace(s, m), because ln q_y enters the softmax as an additive logit offset.
@@ -167,7 +173,7 @@ impl Margin {
         Margin::QMargin {
             s,
             alpha,
-            target_prior: (-s * m).exp(),
+            target_prior: q_margin_prior(s, m),
             base,
         }
     }

@@ -1,17 +1,23 @@
 //! wespeaker's margin warm-up (`utils/schedulers.py::MarginScheduler`) as a pure function of
-//! the global step, so a resumed run needs only the step.
+//! the global step, so a resumed run needs only the step. [`MarginHead::set_scheduled_margin`]
+//! applies a scheduled value to any margin (for Q-Margin it is the target prior ρ = e^(−s·m)).
+//!
+//! [`MarginHead::set_scheduled_margin`]: crate::MarginHead::set_scheduled_margin
 //!
 //! Before `increase_start_epoch` the margin is `initial_margin`; between it and
 //! `fix_start_epoch` it rises to `final_margin` (exponentially: `r = 1 − exp(t/T · ln(1e-3 /
 //! (1 + 1e-6)))`, or linearly `r = t/T`); from `fix_start_epoch` on it is `final_margin`.
 //! Epochs are 1-based as in wespeaker: epoch `e` starts at iteration `(e − 1) · E`.
 
-use anyhow::bail;
-use serde::{Deserialize, Serialize};
+use candle_core::{bail, Result};
 
 /// How the margin rises between the two epochs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum IncreaseType {
     /// Fast rise first (wespeaker's default `exp`).
     Exp,
@@ -20,8 +26,12 @@ pub enum IncreaseType {
 }
 
 /// The `[margin_schedule]` table (wespeaker `margin_update`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
 pub struct MarginScheduleConfig {
     /// Margin until the increase starts.
     pub initial_margin: f64,
@@ -32,17 +42,18 @@ pub struct MarginScheduleConfig {
     /// 1-based epoch at which the margin reaches `final_margin`.
     pub fix_start_epoch: f64,
     /// `exp` or `linear`.
-    #[serde(default = "default_increase")]
+    #[cfg_attr(feature = "serde", serde(default = "default_increase"))]
     pub increase_type: IncreaseType,
 }
 
+#[cfg(feature = "serde")]
 fn default_increase() -> IncreaseType {
     IncreaseType::Exp
 }
 
 impl MarginScheduleConfig {
     /// Checks that the margins are finite and non-negative and the epochs ordered and ≥ 1.
-    pub fn validate(&self) -> anyhow::Result<()> {
+    pub fn validate(&self) -> Result<()> {
         for (name, v) in [
             ("initial_margin", self.initial_margin),
             ("final_margin", self.final_margin),

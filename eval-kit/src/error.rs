@@ -92,6 +92,12 @@ pub enum MetricError {
         /// What is wrong.
         message: String,
     },
+    /// A held-out split is too small to verify on.
+    #[error("held-out split: {message}")]
+    HeldoutTooSmall {
+        /// What it has and what it needs.
+        message: String,
+    },
     /// A parameter is out of its valid range.
     #[error("invalid {name} = {value}: {reason}")]
     InvalidParameter {

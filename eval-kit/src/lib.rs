@@ -9,7 +9,8 @@
 //! - Inputs: scored trial files and Kaldi / VoxCeleb trial lists ([`trials`]),
 //!   the embedding store ([`store`], format documented there).
 //! - Protocols: cosine scoring with mean subtraction and AS-norm
-//!   ([`scoring`]), LFW-style 10-fold pairs ([`pairs`]), IJB-B/C 1:1 ([`ijb`]).
+//!   ([`scoring`]), LFW-style 10-fold pairs ([`pairs`]), IJB-B/C 1:1 ([`ijb`]), and
+//!   held-out all-pairs verification after training ([`heldout`]).
 //! - Plots (feature `plot`): ROC and DET curves as PNG or SVG.
 //!
 //! Every failure is a [`MetricError`] naming the file, line, key or value.
@@ -18,6 +19,7 @@ pub mod curve;
 pub mod det;
 pub mod error;
 pub mod far;
+pub mod heldout;
 pub mod ijb;
 pub mod pairs;
 #[cfg(feature = "plot")]
@@ -33,6 +35,7 @@ pub use curve::ScoreCurve;
 pub use det::{det_points, eer, min_dcf, DcfParams, DetPoint, Eer, MinDcf};
 pub use error::MetricError;
 pub use far::{tar_at_far, FarRule, TarAtFar, DEFAULT_FARS};
+pub use heldout::{FarThreshold, HeldoutEmbeddings, HeldoutReport};
 pub use report::{MetricsConfig, VerificationReport};
 pub use roc::Roc;
 pub use store::{EmbeddingStore, MappedEmbeddings};

@@ -7,3 +7,4 @@ mod helpers;
 mod identities;
 mod margins;
 mod reference;
+mod run_support;

@@ -5,6 +5,7 @@
 mod cli;
 mod errors;
 mod fixtures;
+mod heldout;
 mod ijb;
 mod metrics;
 mod pairs;
