@@ -8,5 +8,6 @@ pub mod error;
 pub mod face;
 pub mod loader;
 pub mod speech;
+pub mod split;
 
 pub use error::DataError;

@@ -9,13 +9,15 @@
 
 mod batch;
 mod iter;
+mod map;
 mod order;
 mod sample;
 mod skip;
 mod source;
 
 pub use batch::Batch;
-pub use iter::{EpochIter, Loader, LoaderConfig};
+pub use iter::{EpochIter, Loader, LoaderConfig, Stream};
+pub use map::Mapped;
 pub use order::{epoch_order, Position};
 pub use sample::{Collate, TensorSample};
 pub use skip::{SkipReport, SkippedItem};

@@ -78,7 +78,10 @@ fn list_files_in_both_formats_resolve_paths_and_labels() {
     )
     .unwrap();
     let list = ImageFolder::from_list(&plain, Some(&root)).unwrap();
-    assert_eq!(list.num_identities(), 5);
+    // Labels 4 and 2 become the dense ids 1 and 0; the written labels are the identity names.
+    assert_eq!(list.num_identities(), 2);
+    assert_eq!((list.label(0), list.label(1)), (1, 0));
+    assert_eq!(list.identities(), ["2", "4"]);
     assert_eq!(
         list.landmarks(0),
         Some([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0], [9.0, 10.0]])

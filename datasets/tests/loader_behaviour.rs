@@ -263,3 +263,92 @@ fn dropping_an_epoch_early_stops_the_background_work() {
     drop(epoch); // must return promptly, not decode the remaining 99 batches
     assert!(loader.skipped().count == 0);
 }
+
+#[test]
+fn a_stream_runs_epoch_after_epoch_and_drops_small_batches() {
+    // 10 items, batches of 4 (drop_last): 2 per epoch. Items 4..8 are broken, so the second
+    // batch of an epoch that shuffles them together can lose samples.
+    let loader = Loader::new(toy(10), config(4, 2)).unwrap();
+    let epochs: Vec<Vec<Vec<usize>>> = (0..3)
+        .map(|e| loader.epoch(e).map(|b| b.unwrap().indices).collect())
+        .collect();
+    let streamed: Vec<(Position, Vec<usize>)> = loader
+        .stream(Position { epoch: 0, step: 1 }, 1)
+        .take(5)
+        .map(|b| {
+            let b = b.unwrap();
+            (b.position, b.indices)
+        })
+        .collect();
+    let expected: Vec<(Position, Vec<usize>)> = [(0, 1), (1, 0), (1, 1), (2, 0), (2, 1)]
+        .iter()
+        .map(|&(e, s)| {
+            (
+                Position { epoch: e, step: s },
+                epochs[e as usize][s as usize].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(streamed, expected);
+
+    // Item 0 is broken: a batch holding it has 3 readable items and is dropped at min_batch 4.
+    let broken = Toy {
+        broken: vec![0],
+        ..toy(10)
+    };
+    let loader = Loader::new(broken, config(4, 2)).unwrap();
+    let kept: Vec<Vec<usize>> = loader
+        .stream(Position::default(), 4)
+        .take(6)
+        .map(|b| b.unwrap().indices)
+        .collect();
+    assert!(
+        kept.iter().all(|b| b.len() == 4 && !b.contains(&0)),
+        "{kept:?}"
+    );
+    let with_zero = (0..4)
+        .flat_map(|e| {
+            Loader::new(toy(10), config(4, 2))
+                .unwrap()
+                .epoch(e)
+                .collect::<Vec<_>>()
+        })
+        .filter(|b| b.as_ref().unwrap().indices.contains(&0))
+        .count() as u64;
+    assert!(with_zero > 0);
+    assert!(
+        loader.dropped_batches() >= 1,
+        "the batches holding item 0 were dropped"
+    );
+}
+
+#[test]
+fn a_stream_over_unreadable_data_ends_with_an_error() {
+    let all_broken = Toy {
+        broken: (0..8).collect(),
+        ..toy(8)
+    };
+    let loader = Loader::new(all_broken, config(4, 1)).unwrap();
+    let first = loader.stream(Position::default(), 1).next().unwrap();
+    let e = first.unwrap_err().to_string();
+    assert!(
+        e.contains("epoch 0 gave no batch") && e.contains("8 item(s) skipped"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_map_stage_runs_on_the_loaded_samples() {
+    use datasets::loader::Mapped;
+    let mapped = Mapped::new(toy(8), |s: TensorSample, _rng: &mut ItemRng| {
+        TensorSample::new(s.data.iter().map(|x| x * 2.0).collect(), s.shape)
+    });
+    let loader = Loader::new(mapped, config(4, 2)).unwrap();
+    let plain = Loader::new(toy(8), config(4, 2)).unwrap();
+    for (a, b) in loader.epoch(0).zip(plain.epoch(0)) {
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.indices, b.indices);
+        let doubled = (b.inputs * 2.0).unwrap().to_vec2::<f32>().unwrap();
+        assert_eq!(a.inputs.to_vec2::<f32>().unwrap(), doubled);
+    }
+}

@@ -5,10 +5,11 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{DataError, Result};
-use crate::face::recordio::writer::with_suffix;
-use crate::face::recordio::{resolve_prefix, RecordDataset};
-use crate::face::{FaceImages, ImageFolder, SyntheticConfig, SyntheticFaces, ValidationBin};
+use crate::error::Result;
+use crate::face::recordio::RecordDataset;
+use crate::face::{
+    detect, FaceFormat, FaceImages, ImageFolder, SyntheticConfig, SyntheticFaces, ValidationBin,
+};
 
 /// How many unreadable items a report names.
 pub const MAX_UNREADABLE_EXAMPLES: usize = 10;
@@ -16,7 +17,7 @@ pub const MAX_UNREADABLE_EXAMPLES: usize = 10;
 /// The result of [`check_path`], serialised as the `data check --json` object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataReport {
-    /// `"recordio"`, `"image-folder"`, `"validation-bin"` or `"synthetic"`.
+    /// `"recordio"`, `"image-folder"`, `"image-list"`, `"validation-bin"` or `"synthetic"`.
     pub format: String,
     /// Number of identities (0 for a `.bin` validation set, which has pairs, not identities).
     pub identities: usize,
@@ -56,8 +57,9 @@ fn report(format: &str, identities: usize, images: usize, mut failures: Vec<Stri
 }
 
 /// Checks `path`: a RecordIO folder or prefix (`train.rec`/`.idx`), an image folder
-/// (`root/<identity>/<image>`), an insightface validation `.bin` (pairs: `identities` is 0), or
-/// the word `synthetic` (the default [`SyntheticConfig`]).
+/// (`root/<identity>/<image>`), an image list, an insightface validation `.bin` (pairs:
+/// `identities` is 0), or the word `synthetic` (the default [`SyntheticConfig`]). The format is
+/// detected as training detects it ([`detect`]).
 ///
 /// Every image is decoded. Unreadable items are counted, not fatal; an error means the path
 /// itself cannot be read (missing, not a data set, broken index or header).
@@ -71,43 +73,48 @@ pub fn check_path(path: &Path) -> Result<DataReport> {
             decode_all(&faces),
         ));
     }
-    if with_suffix(&resolve_prefix(path), "rec").is_file() {
-        let data = RecordDataset::open(path)?;
-        let mut failures: Vec<String> = data
-            .unreadable()
-            .iter()
-            .map(|(item, why)| format!("{item}: {why}"))
-            .collect();
-        failures.extend(decode_all(&data));
-        let images = data.len() + data.unreadable().len();
-        return Ok(report("recordio", data.num_identities(), images, failures));
+    let format = detect(path)?;
+    match format {
+        FaceFormat::RecordIo => {
+            let data = RecordDataset::open(path)?;
+            let mut failures: Vec<String> = data
+                .unreadable()
+                .iter()
+                .map(|(item, why)| format!("{item}: {why}"))
+                .collect();
+            failures.extend(decode_all(&data));
+            let images = data.len() + data.unreadable().len();
+            Ok(report(
+                format.name(),
+                data.num_identities(),
+                images,
+                failures,
+            ))
+        }
+        FaceFormat::ValidationBin => {
+            let bin = ValidationBin::open(path)?;
+            let failures: Vec<String> = (0..bin.num_images())
+                .into_par_iter()
+                .filter_map(|i| {
+                    bin.image(i)
+                        .err()
+                        .map(|e| format!("{}[{i}]: {e}", path.display()))
+                })
+                .collect();
+            Ok(report(format.name(), 0, bin.num_images(), failures))
+        }
+        FaceFormat::ImageFolder | FaceFormat::ImageList => {
+            let folder = if format == FaceFormat::ImageFolder {
+                ImageFolder::open(path)?
+            } else {
+                ImageFolder::from_list(path, None)?
+            };
+            Ok(report(
+                format.name(),
+                folder.num_identities(),
+                folder.len(),
+                decode_all(&folder),
+            ))
+        }
     }
-    if path.is_file() && path.extension().is_some_and(|e| e == "bin") {
-        let bin = ValidationBin::open(path)?;
-        let failures: Vec<String> = (0..bin.num_images())
-            .into_par_iter()
-            .filter_map(|i| {
-                bin.image(i)
-                    .err()
-                    .map(|e| format!("{}[{i}]: {e}", path.display()))
-            })
-            .collect();
-        return Ok(report("validation-bin", 0, bin.num_images(), failures));
-    }
-    if path.is_dir() {
-        let folder = ImageFolder::open(path)?;
-        return Ok(report(
-            "image-folder",
-            folder.num_identities(),
-            folder.len(),
-            decode_all(&folder),
-        ));
-    }
-    Err(DataError::io(
-        path,
-        std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            "no such data set (expected a RecordIO prefix, an image folder, a .bin validation set or `synthetic`)",
-        ),
-    ))
 }

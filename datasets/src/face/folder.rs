@@ -103,16 +103,23 @@ impl ImageFolder {
         if items.is_empty() {
             return Err(DataError::format(list, "the list has no entries"));
         }
-        let classes = items
+        // Labels as written may be sparse or huge (e.g. 4294967295): they are mapped to dense
+        // class ids in increasing order, and `identities()` keeps the written labels.
+        let written: std::collections::BTreeSet<u32> = items.iter().map(|it| it.label).collect();
+        let dense: std::collections::HashMap<u32, u32> = written
             .iter()
-            .map(|it| it.label as usize + 1)
-            .max()
-            .unwrap_or(0);
-        let identities = (0..classes).map(|c| c.to_string()).collect();
+            .enumerate()
+            .map(|(id, &label)| (label, id as u32))
+            .collect();
+        for item in &mut items {
+            item.label = dense[&item.label];
+        }
+        let identities = written.iter().map(|l| l.to_string()).collect();
         Ok(Self { items, identities })
     }
 
-    /// The identity names, indexed by label (folder names, or label numbers for lists).
+    /// The identity names, indexed by label: folder names, or for lists the labels as written
+    /// (a list's labels are mapped to dense ids `0..n` in increasing order).
     pub fn identities(&self) -> &[String] {
         &self.identities
     }

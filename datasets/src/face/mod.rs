@@ -25,23 +25,29 @@
 
 pub mod align;
 pub mod check;
+pub mod detect;
 pub mod folder;
 pub mod images;
 pub mod jpeg;
+pub mod open;
 pub mod orl;
 pub mod pack;
 pub mod pipeline;
 pub mod recordio;
+pub mod subset;
 pub mod synthetic;
 pub mod valbin;
 
 pub use align::{align_face, similarity_transform, Landmarks, ARCFACE_TEMPLATE};
 pub use check::{check_path, DataReport};
+pub use detect::{detect, open_images, FaceFormat};
 pub use folder::ImageFolder;
 pub use images::{FaceImages, FaceSource};
+pub use open::{open, FaceData};
 pub use orl::{orl_root, OrlFaces, OrlSplit};
 pub use pack::{pack_folder, PackReport};
 pub use pipeline::{decode_rgb, image_to_chw, FacePipeline};
 pub use recordio::{RecordDataset, RecordLayout, RecordWriter};
+pub use subset::IdentitySubset;
 pub use synthetic::{SyntheticConfig, SyntheticFaces};
 pub use valbin::ValidationBin;

@@ -1,5 +1,6 @@
 //! The [`Loader`]: batches from a [`Source`] on a pool of decode threads with bounded prefetch.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -49,12 +50,26 @@ impl Default for LoaderConfig {
     }
 }
 
-/// Turns a [`Source`] into batches; see the [module docs](crate::loader).
+/// Turns a [`Source`] into batches; see the [module docs](crate::loader). Clones share the
+/// source, the decode threads and the skip counts.
 pub struct Loader<S: Source> {
     source: Arc<S>,
     config: LoaderConfig,
     pool: Arc<rayon::ThreadPool>,
     skipped: Arc<Mutex<SkipReport>>,
+    dropped_batches: Arc<AtomicU64>,
+}
+
+impl<S: Source> Clone for Loader<S> {
+    fn clone(&self) -> Self {
+        Self {
+            source: Arc::clone(&self.source),
+            config: self.config.clone(),
+            pool: Arc::clone(&self.pool),
+            skipped: Arc::clone(&self.skipped),
+            dropped_batches: Arc::clone(&self.dropped_batches),
+        }
+    }
 }
 
 impl<S: Source> Loader<S> {
@@ -87,6 +102,7 @@ impl<S: Source> Loader<S> {
             config,
             pool: Arc::new(pool),
             skipped: Arc::default(),
+            dropped_batches: Arc::default(),
         })
     }
 
@@ -122,6 +138,28 @@ impl<S: Source> Loader<S> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Batches [`stream`](Self::stream) dropped for having fewer readable samples than asked.
+    pub fn dropped_batches(&self) -> u64 {
+        self.dropped_batches.load(Ordering::Relaxed)
+    }
+
+    /// The batches from `from` on, epoch after epoch, without end: what a training run reads.
+    ///
+    /// A batch with fewer than `min_batch` readable samples (its other items unreadable) is
+    /// dropped and counted ([`dropped_batches`](Self::dropped_batches)); its items are in the skip
+    /// report. After an epoch in which no batch could be formed at all, the stream ends with an
+    /// error rather than spinning over unreadable data.
+    pub fn stream(&self, from: Position, min_batch: usize) -> Stream<S> {
+        Stream {
+            loader: self.clone(),
+            next_epoch: from.epoch + 1,
+            current: Some(self.resume(from)),
+            yielded_this_epoch: false,
+            whole_epoch: from.step == 0,
+            min_batch: min_batch.max(1),
+        }
     }
 
     /// The batches of `epoch`, from its first step.
@@ -268,6 +306,61 @@ impl<S: Source> EpochJob<S> {
             resume_from,
             skipped,
         }))
+    }
+}
+
+/// The batches of a run, epoch after epoch; see [`Loader::stream`].
+pub struct Stream<S: Source> {
+    loader: Loader<S>,
+    current: Option<EpochIter>,
+    next_epoch: u64,
+    yielded_this_epoch: bool,
+    whole_epoch: bool,
+    min_batch: usize,
+}
+
+impl<S: Source> Iterator for Stream<S> {
+    type Item = Result<Batch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let epoch = self.current.as_mut()?;
+            match epoch.next() {
+                Some(Ok(batch)) if batch.len() < self.min_batch => {
+                    self.loader.dropped_batches.fetch_add(1, Ordering::Relaxed);
+                }
+                Some(Ok(batch)) => {
+                    self.yielded_this_epoch = true;
+                    return Some(Ok(batch));
+                }
+                Some(Err(e)) => {
+                    self.current = None;
+                    return Some(Err(e));
+                }
+                None => {
+                    if self.whole_epoch
+                        && !self.yielded_this_epoch
+                        && self.loader.steps_per_epoch() > 0
+                    {
+                        self.current = None;
+                        return Some(Err(DataError::InvalidArgument(format!(
+                            "epoch {} gave no batch of at least {} readable item(s) ({} item(s) skipped so far): the data is unreadable",
+                            self.next_epoch - 1,
+                            self.min_batch,
+                            self.loader.skipped().count
+                        ))));
+                    }
+                    if self.loader.steps_per_epoch() == 0 {
+                        self.current = None;
+                        return None;
+                    }
+                    self.yielded_this_epoch = false;
+                    self.whole_epoch = true;
+                    self.current = Some(self.loader.epoch(self.next_epoch));
+                    self.next_epoch += 1;
+                }
+            }
+        }
     }
 }
 

@@ -3,9 +3,8 @@
 use crate::error::{DataError, Result};
 use crate::speech::audio::decode_file;
 use crate::speech::debian::{discover_debian_voices, DEBIAN_PACKAGES, DEFAULT_DEBIAN_ROOT};
-use crate::speech::lists::{
-    read_kaldi_dir, read_voxceleb_dir, read_wespeaker_raw_list, UtteranceList,
-};
+use crate::speech::detect::read_list;
+use crate::speech::lists::UtteranceList;
 use crate::speech::synthetic::{SyntheticVoices, SyntheticVoicesConfig, SYNTHETIC_SAMPLE_RATE_HZ};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -32,7 +31,8 @@ pub struct DataCheckReport {
 
 /// Checks `path`: the words `synthetic` (default synthetic corpus) or `debian` (the Debian
 /// voices under `/usr/share`), a Kaldi data dir (has `wav.scp`), a VoxCeleb-layout dir, or a
-/// wespeaker raw list file. Every utterance is decoded.
+/// wespeaker raw list file (detected by [`read_list`], as training does). Every utterance is
+/// decoded.
 ///
 /// Fails only when `path` itself cannot be read (missing, malformed list, no Debian voices);
 /// unreadable utterances are counted in the report.
@@ -53,18 +53,8 @@ pub fn check_speech_data(path: &str) -> Result<DataCheckReport> {
             Ok(check_utterance_list(&voices.list, "debian"))
         }
         _ => {
-            let path = Path::new(path);
-            let metadata = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
-            if metadata.is_dir() && path.join("wav.scp").is_file() {
-                Ok(check_utterance_list(&read_kaldi_dir(path)?, "kaldi"))
-            } else if metadata.is_dir() {
-                Ok(check_utterance_list(&read_voxceleb_dir(path)?, "voxceleb"))
-            } else {
-                Ok(check_utterance_list(
-                    &read_wespeaker_raw_list(path)?,
-                    "wespeaker-raw",
-                ))
-            }
+            let (list, format) = read_list(Path::new(path))?;
+            Ok(check_utterance_list(&list, format))
         }
     }
 }

@@ -2,8 +2,6 @@
 
 use crate::error::{DataError, Result};
 use crate::speech::lists::{UtteranceEntry, UtteranceList};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use std::collections::{BTreeMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -59,19 +57,13 @@ impl DebianVoices {
         test_speakers: usize,
         seed: u64,
     ) -> Result<(UtteranceList, UtteranceList)> {
-        let mut speakers = self.list.speakers.clone();
-        if test_speakers >= speakers.len() {
+        if test_speakers >= self.list.speakers.len() {
             return Err(DataError::InvalidArgument(format!(
                 "debian voices: cannot hold out {test_speakers} of {} speakers",
-                speakers.len()
+                self.list.speakers.len()
             )));
         }
-        speakers.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
-        let test: HashSet<String> = speakers.into_iter().take(test_speakers).collect();
-        Ok((
-            self.list.filter_speakers(|s| !test.contains(s)),
-            self.list.filter_speakers(|s| test.contains(s)),
-        ))
+        self.list.split_speakers(test_speakers, seed)
     }
 }
 

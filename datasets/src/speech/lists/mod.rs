@@ -75,6 +75,48 @@ impl UtteranceList {
     }
 }
 
+impl UtteranceList {
+    /// Splits the speakers into disjoint `(train, held_out)` lists: `held` speakers drawn with
+    /// `seed` ([`held_out_identities`](crate::split::held_out_identities) over the sorted
+    /// speaker names) are held out; labels are dense within each list. At least two speakers
+    /// must remain for training.
+    pub fn split_speakers(&self, held: usize, seed: u64) -> crate::error::Result<(Self, Self)> {
+        if held == 0 {
+            return Ok((self.clone(), Self::new(Vec::new())));
+        }
+        if held + 2 > self.speakers.len() {
+            return Err(crate::error::DataError::InvalidArgument(format!(
+                "cannot hold out {held} of {} speakers and keep 2 for training",
+                self.speakers.len()
+            )));
+        }
+        let chosen = crate::split::held_out_identities(self.speakers.len(), held, seed);
+        let names: std::collections::HashSet<&str> = chosen
+            .iter()
+            .map(|&i| self.speakers[i as usize].as_str())
+            .collect();
+        Ok((
+            self.filter_speakers(|s| !names.contains(s)),
+            self.filter_speakers(|s| names.contains(s)),
+        ))
+    }
+
+    /// At most `k` utterances of each speaker, spread evenly over its utterances in list order
+    /// ([`spread_pick`](crate::split::spread_pick)).
+    pub fn cap_per_speaker(&self, k: usize) -> Self {
+        let mut members = vec![Vec::new(); self.speakers.len()];
+        for (i, &label) in self.labels.iter().enumerate() {
+            members[label as usize].push(i);
+        }
+        let mut keep: Vec<usize> = members
+            .iter()
+            .flat_map(|m| crate::split::spread_pick(m, k))
+            .collect();
+        keep.sort_unstable();
+        Self::new(keep.into_iter().map(|i| self.entries[i].clone()).collect())
+    }
+}
+
 /// Resolves a path from a list file: absolute paths stay, relative ones join `base`.
 fn resolve(base: &std::path::Path, written: &str) -> PathBuf {
     let path = PathBuf::from(written);

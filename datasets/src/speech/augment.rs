@@ -7,15 +7,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{bail, Context as _};
-use datasets::speech::audio::{load_mono, resample, TARGET_SAMPLE_RATE_HZ};
-use datasets::speech::chunk::ChunkConfig;
 use rand::Rng;
 use realfft::RealFftPlanner;
 
-/// The speed factors of wespeaker's speed perturbation; index `k` maps speaker `s` of `N` to
-/// class `s + k·N`.
-pub const SPEEDS: [f64; 3] = [1.0, 0.9, 1.1];
+use crate::error::{DataError, Result};
+use crate::speech::audio::{load_mono, resample, TARGET_SAMPLE_RATE_HZ};
+use crate::speech::chunk::ChunkConfig;
 
 /// Samples kept on each side of a chunk before resampling, so the resampler's edge transient
 /// falls outside the chunk.
@@ -24,17 +21,19 @@ const SPEED_PAD: usize = 2048;
 /// The whole waveform played at `speed` (sox `speed`: pitch and tempo change together, the
 /// length becomes `len / speed`), by treating it as sampled at `16000·speed` Hz and resampling
 /// to 16 kHz.
-pub fn speed_perturb(wave: &[f32], speed: f64) -> anyhow::Result<Vec<f32>> {
+pub fn speed_perturb(wave: &[f32], speed: f64) -> Result<Vec<f32>> {
     if speed == 1.0 {
         return Ok(wave.to_vec());
     }
     let from = speed_rate(speed)?;
-    Ok(resample(wave, from, TARGET_SAMPLE_RATE_HZ)?)
+    resample(wave, from, TARGET_SAMPLE_RATE_HZ)
 }
 
-fn speed_rate(speed: f64) -> anyhow::Result<u32> {
+fn speed_rate(speed: f64) -> Result<u32> {
     if !(0.5..=2.0).contains(&speed) {
-        bail!("speed factor {speed} is outside [0.5, 2]");
+        return Err(DataError::InvalidArgument(format!(
+            "speed factor {speed} is outside [0.5, 2]"
+        )));
     }
     Ok((f64::from(TARGET_SAMPLE_RATE_HZ) * speed).round() as u32)
 }
@@ -48,7 +47,7 @@ pub fn speed_chunk(
     chunk: &ChunkConfig,
     speed: f64,
     rng: &mut impl Rng,
-) -> anyhow::Result<Option<Vec<f32>>> {
+) -> Result<Option<Vec<f32>>> {
     if speed == 1.0 {
         return Ok(chunk.chunk(wave, rng));
     }
@@ -64,11 +63,11 @@ pub fn speed_chunk(
     let out = resample(&piece, from, TARGET_SAMPLE_RATE_HZ)?;
     let offset = (SPEED_PAD as f64 / speed).round() as usize;
     if out.len() < offset + chunk.chunk_samples {
-        bail!(
+        return Err(DataError::InvalidArgument(format!(
             "speed {speed}: resampled span has {} samples, {} needed",
             out.len(),
             offset + chunk.chunk_samples
-        );
+        )));
     }
     Ok(Some(out[offset..offset + chunk.chunk_samples].to_vec()))
 }
@@ -201,7 +200,7 @@ pub enum Augmentation {
 impl Augmenter {
     /// Scans the folders (MUSAN-style `music/ noise/ speech/` below `musan`; any audio below
     /// `rir`) for `wav`/`flac`/`ogg` files. A folder given but empty or missing is an error.
-    pub fn new(musan: Option<&Path>, rir: Option<&Path>, prob: f64) -> anyhow::Result<Self> {
+    pub fn new(musan: Option<&Path>, rir: Option<&Path>, prob: f64) -> Result<Self> {
         let mut noises = Vec::new();
         if let Some(root) = musan {
             for path in audio_files(root)? {
@@ -209,14 +208,20 @@ impl Augmenter {
                 noises.push((path, kind));
             }
             if noises.is_empty() {
-                bail!("--musan {}: no wav/flac/ogg files found", root.display());
+                return Err(DataError::format(
+                    root,
+                    "MUSAN folder: no wav/flac/ogg files found",
+                ));
             }
         }
         let rirs = match rir {
             Some(root) => {
                 let files = audio_files(root)?;
                 if files.is_empty() {
-                    bail!("--rir {}: no wav/flac/ogg files found", root.display());
+                    return Err(DataError::format(
+                        root,
+                        "RIR folder: no wav/flac/ogg files found",
+                    ));
                 }
                 files
             }
@@ -236,7 +241,7 @@ impl Augmenter {
 
     /// With probability `prob`, adds noise or reverb (chosen uniformly among the configured
     /// ones) and peak-normalizes; otherwise leaves `chunk` untouched.
-    pub fn apply(&self, chunk: &mut Vec<f32>, rng: &mut impl Rng) -> anyhow::Result<Augmentation> {
+    pub fn apply(&self, chunk: &mut Vec<f32>, rng: &mut impl Rng) -> Result<Augmentation> {
         if !self.is_active() || !rng.random_bool(self.prob) {
             return Ok(Augmentation::None);
         }
@@ -247,22 +252,20 @@ impl Augmenter {
         };
         let done = if use_noise {
             let (path, kind) = &self.noises[rng.random_range(0..self.noises.len())];
-            let noise = load_mono(path, TARGET_SAMPLE_RATE_HZ)
-                .with_context(|| format!("noise file {}", path.display()))?;
+            let noise = load_mono(path, TARGET_SAMPLE_RATE_HZ)?;
             let piece = ChunkConfig {
                 chunk_samples: chunk.len(),
                 min_samples: 1,
             }
             .chunk(&noise, rng)
-            .with_context(|| format!("noise file {} is empty", path.display()))?;
+            .ok_or_else(|| DataError::format(path, "noise file is empty"))?;
             let (lo, hi) = kind.snr_range_db();
             let snr = rng.random_range(lo..=hi);
             *chunk = mix_at_snr(chunk, &piece, snr);
             Augmentation::Noise(*kind, snr)
         } else {
             let path = &self.rirs[rng.random_range(0..self.rirs.len())];
-            let rir = load_mono(path, TARGET_SAMPLE_RATE_HZ)
-                .with_context(|| format!("RIR file {}", path.display()))?;
+            let rir = load_mono(path, TARGET_SAMPLE_RATE_HZ)?;
             *chunk = reverberate(chunk, &rir);
             Augmentation::Reverb
         };
@@ -272,17 +275,15 @@ impl Augmenter {
 }
 
 /// Audio files below `root`, sorted (so the choice of a file is reproducible).
-fn audio_files(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+fn audio_files(root: &Path) -> Result<Vec<PathBuf>> {
     if !root.is_dir() {
-        bail!("{} is not a folder", root.display());
+        return Err(DataError::format(root, "not a folder"));
     }
     let mut files = Vec::new();
     let mut pending = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
-        for item in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
-            let path = item
-                .with_context(|| format!("reading {}", dir.display()))?
-                .path();
+        for item in std::fs::read_dir(&dir).map_err(|e| DataError::io(&dir, e))? {
+            let path = item.map_err(|e| DataError::io(&dir, e))?.path();
             if path.is_dir() {
                 pending.push(path);
             } else if path
