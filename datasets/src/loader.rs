@@ -17,7 +17,7 @@ mod source;
 
 pub use batch::Batch;
 pub use iter::{EpochIter, Loader, LoaderConfig, Stream};
-pub use map::Mapped;
+pub use map::{MapFn, Mapped};
 pub use order::{epoch_order, Position};
 pub use sample::{Collate, TensorSample};
 pub use skip::{SkipReport, SkippedItem};

@@ -142,7 +142,7 @@ fn synthetic_voices_hold_out_extra_voices_with_their_first_utterances() {
         utterances_per_speaker: 4,
         ..SyntheticVoicesConfig::default()
     };
-    let c = corpus::open("synthetic", cfg.clone(), heldout(2, 3)).unwrap();
+    let c = corpus::open("synthetic", cfg, heldout(2, 3)).unwrap();
     assert_eq!((c.train.num_speakers(), c.train.len()), (3, 12));
     assert_eq!(c.heldout.counts(), vec![3, 3]);
     assert_eq!(c.heldout.describe(0), "synthetic voice 3 utterance 0");

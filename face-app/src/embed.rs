@@ -1,14 +1,14 @@
 //! Images → L2-normalized embeddings, with insightface's flip test-time augmentation (the
 //! embedding of an image plus that of its mirror image, then normalized).
 //!
-//! Training (held-out evaluation), `embed`, `verify` and `eval` all embed through here.
+//! Training (A3M-I class means, held-out evaluation, validation), `embed`, `verify` and `eval`
+//! all embed through here.
 
+use app_kit::Backbone;
 use candle_core::{DType, Device, Tensor, D};
-use datasets::face::{image_to_chw, FacePipeline};
+use datasets::face::{image_to_chw, FaceImages, FacePipeline};
 use image::RgbImage;
 use rayon::prelude::*;
-
-use crate::bundle::FaceModel;
 
 /// How images are embedded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub fn flip_horizontal(batch: &Tensor) -> candle_core::Result<Tensor> {
 /// Embeddings `(B, D)` of a normalized `(B, 3, 112, 112)` batch in eval mode, L2-normalized
 /// (after adding the mirrored batch's embeddings when `flip_tta`).
 pub fn embed_batch(
-    model: &FaceModel,
+    model: &dyn Backbone,
     batch: &Tensor,
     flip_tta: bool,
 ) -> candle_core::Result<Tensor> {
@@ -54,7 +54,7 @@ pub fn embed_batch(
 /// `(N, D)` matrix of L2-normalized embeddings. `on_batch` is called with the number of images
 /// done after each batch (for progress bars).
 pub fn embed_images(
-    model: &FaceModel,
+    model: &dyn Backbone,
     images: &[RgbImage],
     options: EmbedOptions,
     device: &Device,
@@ -77,4 +77,50 @@ pub fn embed_images(
         on_batch(done);
     }
     Ok(out)
+}
+
+/// Embeddings of the images `indices` of `images` (eval mode, flip TTA when asked) in batches of
+/// `batch_size`: the L2-normalized rows of those that decode, with their indices; the others
+/// are returned as `item: reason` (skipped, not fatal).
+pub fn embed_items(
+    model: &dyn Backbone,
+    images: &dyn FaceImages,
+    indices: &[usize],
+    options: EmbedOptions,
+    device: &Device,
+) -> candle_core::Result<(Vec<f32>, Vec<usize>, Vec<String>)> {
+    let pipeline = FacePipeline::eval();
+    let side = pipeline.size as usize;
+    let (mut rows, mut done, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+    for chunk in indices.chunks(options.batch_size.max(1)) {
+        let decoded: Vec<(usize, Result<Vec<f32>, String>)> = chunk
+            .par_iter()
+            .map(|&i| {
+                let sample = images
+                    .image(i)
+                    .map(|img| image_to_chw(&pipeline.fit(img), false).data)
+                    .map_err(|e| e.to_string());
+                (i, sample)
+            })
+            .collect();
+        let mut flat = Vec::with_capacity(chunk.len() * 3 * side * side);
+        let mut ok = Vec::with_capacity(chunk.len());
+        for (i, sample) in decoded {
+            match sample {
+                Ok(data) => {
+                    flat.extend(data);
+                    ok.push(i);
+                }
+                Err(reason) => skipped.push(reason),
+            }
+        }
+        if ok.is_empty() {
+            continue;
+        }
+        let batch = Tensor::from_vec(flat, (ok.len(), 3, side, side), device)?;
+        let emb = embed_batch(model, &batch, options.flip_tta)?;
+        rows.extend(emb.flatten_all()?.to_vec1::<f32>()?);
+        done.extend(ok);
+    }
+    Ok((rows, done, skipped))
 }

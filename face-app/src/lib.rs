@@ -1,9 +1,9 @@
-//! `face-app` library: the face backbones ([`models`]), trained-model folders ([`bundle`]) and
-//! everything the binary's subcommands are built from, so tests can drive them directly.
+//! `face-app` library: the face backbones and their registry ([`models`]), embeddings with flip
+//! TTA ([`embed`]), `.bin` validation ([`valbin`]), the inputs of `embed` ([`inputs`]) and faces
+//! as app-kit's training app ([`train`]), so tests and benches can drive them directly.
 
-pub mod bundle;
 pub mod embed;
 pub mod inputs;
-pub mod model_source;
 pub mod models;
 pub mod train;
+pub mod valbin;

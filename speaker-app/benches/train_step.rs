@@ -6,16 +6,16 @@
 //!
 //! `cargo bench -p speaker-app --bench train_step -- [flags]`, flags as
 //! [`train_kit::step_bench::StepBenchOptions::USAGE`]; `--model NAME` takes any
-//! `SpeakerModelConfig::by_name` preset. On `--device cuda` (a build with `--features cuda`) it
+//! `speaker_app::models::REGISTRY` preset. On `--device cuda` (a build with `--features cuda`) it
 //! times one implementation and prints utterances/second. `just bench-conv` runs it with
 //! RAYON_NUM_THREADS=2; PyTorch's twin is `train-kit/benches/train_step_torch.py`.
 
 #![allow(clippy::print_stdout, missing_docs)]
 
 use alpha_loss::{LossConfig, LossKind, MarginHead};
-use candle_core::{DType, Result, Tensor};
+use candle_core::{DType, ModuleT, Result, Tensor};
 use candle_nn::{VarBuilder, VarMap};
-use speaker_app::models::{SpeakerModel, SpeakerModelConfig};
+use speaker_app::models::{SpeakerModel, REGISTRY};
 use train_kit::optim::{single_group, Optimizer, Sgd, SgdConfig};
 use train_kit::step_bench::{format_table, time_steps, PhaseTimer, StepBenchOptions};
 
@@ -32,11 +32,11 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let opts = StepBenchOptions::parse(&args)?;
     let name = opts.model.as_deref().unwrap_or("resnet34");
-    let cfg = SpeakerModelConfig::by_name(name).map_err(msg)?;
-    if cfg.feat_dim() != MELS {
+    let cfg = REGISTRY.from_spec(name).map_err(msg)?;
+    if cfg["feat_dim"] != MELS {
         candle_core::bail!(
             "{name} takes {} mel bins, this bench feeds {MELS}",
-            cfg.feat_dim()
+            cfg["feat_dim"]
         );
     }
     let batch = opts.batch.unwrap_or(BATCH);
@@ -49,7 +49,7 @@ fn main() -> Result<()> {
     let head = MarginHead::new(
         LossConfig::new(loss).margin()?,
         opts.classes,
-        cfg.embedding_dim(),
+        app_kit::Backbone::embedding_dim(&model),
         vb.pp("head"),
     )?;
     let sgd = SgdConfig {

@@ -11,23 +11,23 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use candle_core::{Device, Tensor};
+use candle_core::{Device, ModuleT, Tensor};
 use datasets::speech::audio::{load_mono, TARGET_SAMPLE_RATE_HZ};
 use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 use crate::fbank::{Fbank, FbankConfig};
-use crate::models::{SpeakerModel, SpeakerModelConfig};
+use crate::models::SpeakerModel;
 
 /// Factor from the `[-1, 1]` samples of [`load_mono`] to the int16 scale the Kaldi fbank (and
 /// wespeaker's `waveform * (1 << 15)`) works on.
 pub const INT16_SCALE: f32 = 32768.0;
 
-/// The evaluation frontend for a model with config `cfg`: [`FbankConfig::wespeaker`] (dither 0,
-/// CMN) with `cfg.feat_dim()` mel bins.
-pub fn eval_fbank(cfg: &SpeakerModelConfig) -> anyhow::Result<Fbank> {
+/// The evaluation frontend for `model`: [`FbankConfig::wespeaker`] (dither 0, CMN) with the
+/// model's mel bins.
+pub fn eval_fbank(model: &SpeakerModel) -> anyhow::Result<Fbank> {
     let fbank_cfg = FbankConfig {
-        num_mel_bins: cfg.feat_dim(),
+        num_mel_bins: model.feat_dim(),
         ..FbankConfig::wespeaker()
     };
     Ok(Fbank::new(fbank_cfg)?)
@@ -45,7 +45,7 @@ pub fn load_audio(path: &Path) -> anyhow::Result<Vec<f32>> {
 /// Checks that `fbank` can feed `model` at evaluation: no dither, 16 kHz, the model's mel bins.
 fn check_frontend(model: &SpeakerModel, fbank: &Fbank) -> anyhow::Result<()> {
     let cfg = fbank.config();
-    let want = model.config().feat_dim();
+    let want = model.feat_dim();
     if fbank.num_bins() != want {
         anyhow::bail!(
             "the fbank has {} mel bins, the model expects {want}",
@@ -70,7 +70,7 @@ fn check_frontend(model: &SpeakerModel, fbank: &Fbank) -> anyhow::Result<()> {
 /// Fewest samples that give the model enough frames.
 fn min_samples(model: &SpeakerModel, fbank: &Fbank) -> usize {
     let cfg = fbank.config();
-    cfg.frame_length_samples() + (model.config().min_frames() - 1) * cfg.frame_shift_samples()
+    cfg.frame_length_samples() + (model.min_frames() - 1) * cfg.frame_shift_samples()
 }
 
 /// Runs the model on `(B, T, F)` features and returns the `B` embeddings, refusing non-finite

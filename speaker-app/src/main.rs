@@ -1,6 +1,5 @@
-//! `speaker-app`: speaker verification with α-divergence losses. This release has the data tools:
-//! `data check` (speakers, utterances and duration of a speech data set, and what is unreadable),
-//! and `fbank` (Kaldi-compatible log-mel filterbank features of an audio file, as .npy).
+//! `speaker-app`: speaker verification with α-divergence losses: train, embed, verify, evaluate
+//! on VoxCeleb trial lists, fetch models from the Hub, `fbank` features and `data check`.
 
 mod cmd;
 
@@ -25,14 +24,14 @@ enum Command {
     /// Embed audio files, folders or lists into an eval-kit embedding store.
     Embed(cmd::embed::EmbedArgs),
     /// Score two recordings: same speaker or not.
-    Verify(cmd::verify::VerifyArgs),
+    Verify(app_kit::cli::verify::VerifyArgs<cmd::verify::NoFlags>),
     /// Evaluate embeddings on VoxCeleb trial lists: EER, minDCF, TAR@FAR, AS-norm, DET plot.
     Eval(cmd::eval::EvalArgs),
     /// Fetch a model bundle from the Hugging Face Hub into the local cache.
-    Download(cmd::download::DownloadArgs),
+    Download(app_kit::cli::download::DownloadArgs),
     /// Train a speaker model (default: a small model on synthetic voices) and evaluate it on
     /// held-out speakers.
-    Train(cmd::train::TrainArgs),
+    Train(cmd::train::TrainCmd),
 }
 
 fn main() -> ExitCode {

@@ -26,6 +26,19 @@ pub fn trainable_parameter_count(varmap: &VarMap) -> usize {
         .sum()
 }
 
+/// The variables an optimizer updates: all of `varmap` except [buffers](is_buffer), sorted by
+/// name so the order is reproducible.
+pub fn trainable_vars(varmap: &VarMap) -> Vec<Var> {
+    let data = varmap
+        .data()
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut named: Vec<(&String, &Var)> =
+        data.iter().filter(|(name, _)| !is_buffer(name)).collect();
+    named.sort_by(|a, b| a.0.cmp(b.0));
+    named.into_iter().map(|(_, v)| v.clone()).collect()
+}
+
 /// Copies of every buffer of some variable sets, to restore after a skipped step.
 #[derive(Debug, Default)]
 pub struct BufferSnapshot {

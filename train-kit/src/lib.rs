@@ -31,7 +31,7 @@ pub mod step_bench;
 pub mod task;
 pub mod trainer;
 
-pub use buffers::{is_buffer, trainable_parameter_count, BufferSnapshot};
+pub use buffers::{is_buffer, trainable_parameter_count, trainable_vars, BufferSnapshot};
 pub use checkpoint::{CheckpointConfig, CheckpointManifest, CheckpointStore};
 pub use collective::{Collective, SingleProcess};
 pub use error::{Result, TrainError};

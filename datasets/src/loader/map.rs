@@ -2,20 +2,31 @@
 //! loader's decode threads (e.g. filterbank features from waveform chunks), so the training
 //! thread receives ready inputs.
 
+use std::sync::Arc;
+
 use crate::error::Result;
 use crate::loader::{Collate, ItemRng, Source};
 
-/// `source` with `map` applied to each loaded sample; `map` draws any randomness (dither) from
-/// the item's generator after `source` did.
-pub struct Mapped<S, F> {
+/// The function of a [`Mapped`] source.
+pub type MapFn<I, O> = Arc<dyn Fn(I, &mut ItemRng) -> Result<O> + Send + Sync>;
+
+/// `source` with a function applied to each loaded sample; the function draws any randomness
+/// (dither) from the item's generator after `source` did.
+pub struct Mapped<S: Source, O> {
     source: S,
-    map: F,
+    map: MapFn<S::Sample, O>,
 }
 
-impl<S, F> Mapped<S, F> {
+impl<S: Source, O> Mapped<S, O> {
     /// Wraps `source`.
-    pub fn new(source: S, map: F) -> Self {
-        Self { source, map }
+    pub fn new(
+        source: S,
+        map: impl Fn(S::Sample, &mut ItemRng) -> Result<O> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            source,
+            map: Arc::new(map),
+        }
     }
 
     /// The source being mapped.
@@ -24,12 +35,7 @@ impl<S, F> Mapped<S, F> {
     }
 }
 
-impl<S, F, O> Source for Mapped<S, F>
-where
-    S: Source,
-    O: Collate,
-    F: Fn(S::Sample, &mut ItemRng) -> Result<O> + Send + Sync + 'static,
-{
+impl<S: Source, O: Collate + 'static> Source for Mapped<S, O> {
     type Sample = O;
 
     fn len(&self) -> usize {

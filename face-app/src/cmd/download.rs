@@ -1,70 +1,10 @@
-//! `face-app download REPO_ID [--revision R] [--cache-dir D] [--offline]`: fetches a model
-//! folder (`config.json`, `model.safetensors`) from the Hugging Face Hub into the local Hub
-//! cache and prints the snapshot folder; offline, it checks that both files are cached.
+//! `face-app download REPO_ID`: app-kit's `download` for face model folders.
 
-use anyhow::{bail, Result};
-use clap::Args;
-use face_app::bundle::{read_bundle_config, CONFIG_FILE, WEIGHTS_FILE};
-use face_app::model_source::{fetch_hub_bundle, HubOptions, HubRepo};
-use serde::Serialize;
-
-/// Arguments of `face-app download`.
-#[derive(Debug, Args)]
-pub struct DownloadArgs {
-    /// Hub repository, `owner/name` (or `owner/name@revision`).
-    pub repo_id: String,
-    /// Branch, tag or commit (default: main).
-    #[arg(long)]
-    pub revision: Option<String>,
-    /// Hub cache options.
-    #[command(flatten)]
-    pub hub: HubOptions,
-    /// Print one JSON object: repo, revision, snapshot, files, backbone.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// What `download` prints with `--json`.
-#[derive(Debug, Serialize)]
-struct Downloaded {
-    repo: String,
-    revision: String,
-    snapshot: String,
-    files: Vec<String>,
-    backbone: serde_json::Value,
-    offline: bool,
-}
+use anyhow::Result;
+use app_kit::cli::download::{run as download, DownloadArgs};
+use face_app::models::REGISTRY;
 
 /// Runs `face-app download`.
 pub fn run(args: DownloadArgs) -> Result<()> {
-    let mut repo: HubRepo = args.repo_id.parse()?;
-    if let Some(revision) = &args.revision {
-        if repo.revision.as_ref().is_some_and(|r| r != revision) {
-            bail!(
-                "{} names revision {} but --revision is {revision}",
-                args.repo_id,
-                repo.revision_or_main()
-            );
-        }
-        repo.revision = Some(revision.clone());
-    }
-    let snapshot = fetch_hub_bundle(&repo, &args.hub)?;
-    let backbone = read_bundle_config(&snapshot)?;
-    let result = Downloaded {
-        repo: repo.repo_id.clone(),
-        revision: repo.revision_or_main().to_string(),
-        snapshot: snapshot.display().to_string(),
-        files: [CONFIG_FILE, WEIGHTS_FILE]
-            .iter()
-            .map(|f| snapshot.join(f).display().to_string())
-            .collect(),
-        backbone: serde_json::to_value(&backbone)?,
-        offline: args.hub.is_offline(),
-    };
-    if args.json {
-        println!("{}", serde_json::to_string(&result)?);
-    } else {
-        println!("{}", result.snapshot);
-    }
-    Ok(())
+    download(&args, "face", &REGISTRY)
 }

@@ -4,14 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use app_kit::{Backbone, ModelArgs};
 use candle_core::Device;
 use clap::Args;
 use datasets::face::decode_rgb;
 use eval_kit::EmbeddingStore;
-use face_app::bundle::FaceModel;
 use face_app::embed::{embed_images, EmbedOptions};
 use face_app::inputs::{expand_inputs, ImageEntry, SkippedItem};
-use face_app::model_source::{default_device, ModelArgs};
+use face_app::models::REGISTRY;
 use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -88,7 +88,7 @@ pub fn progress_bar(len: usize, what: &str) -> ProgressBar {
 /// Embeddings of `entries` in order, decoded `batch_size * 8` at a time; unreadable images are
 /// left out and returned with the reason. Returns the keys, the row-major matrix and the skips.
 pub fn embed_entries(
-    model: &FaceModel,
+    model: &dyn Backbone,
     entries: &[ImageEntry],
     options: EmbedOptions,
     device: &Device,
@@ -136,12 +136,16 @@ pub fn read_image(path: &Path) -> Result<RgbImage, String> {
 /// Runs `face-app embed`.
 pub fn run(args: EmbedArgs) -> Result<()> {
     let expanded = expand_inputs(&args.inputs, args.root.as_deref())?;
-    let device = default_device()?;
-    let resolved = args.model.load(&device)?;
+    let resolved = args.model.load("face", &REGISTRY)?;
     let options = args.embed.options();
     let bar = progress_bar(expanded.images.len(), "images");
-    let (keys, data, unreadable) =
-        embed_entries(&resolved.model, &expanded.images, options, &device, &bar)?;
+    let (keys, data, unreadable) = embed_entries(
+        resolved.net.as_ref(),
+        &expanded.images,
+        options,
+        &resolved.device,
+        &bar,
+    )?;
     bar.finish_and_clear();
     let mut skipped = expanded.skipped;
     skipped.extend(unreadable);

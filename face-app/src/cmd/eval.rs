@@ -5,14 +5,14 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use app_kit::ModelArgs;
 use clap::Args;
 use datasets::face::ValidationBin;
 use eval_kit::pairs::{ten_fold_accuracy, TenFoldConfig, TenFoldResult};
 use eval_kit::plot::{plot_curve, CurveKind};
 use eval_kit::{MetricsConfig, ScoreCurve, VerificationReport};
-use face_app::embed::embed_images;
-use face_app::model_source::{default_device, ModelArgs};
-use rayon::prelude::*;
+use face_app::models::REGISTRY;
+use face_app::valbin::{embed_bin, pair_distances, set_name};
 use serde::Serialize;
 
 use super::embed::{progress_bar, EmbedFlags};
@@ -70,18 +70,6 @@ struct EvalResults {
 
 /// Squared L2 distances between the halves of each pair of L2-normalized embeddings
 /// (`emb[2i]`, `emb[2i + 1]`).
-fn pair_distances(emb: &[f32], dim: usize) -> Vec<f32> {
-    emb.par_chunks(2 * dim)
-        .map(|pair| {
-            let (a, b) = pair.split_at(dim);
-            a.iter()
-                .zip(b)
-                .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
-                .sum::<f64>() as f32
-        })
-        .collect()
-}
-
 /// Where the ROC of set `name` goes: `plot` itself for one set, else `<stem>_<name>.<ext>`.
 fn plot_path(plot: &Path, name: &str, several: bool) -> PathBuf {
     if !several {
@@ -134,39 +122,22 @@ pub fn run(args: EvalArgs) -> Result<()> {
         .iter()
         .map(|p| ValidationBin::open(p).with_context(|| format!("reading {}", p.display())))
         .collect::<Result<Vec<_>>>()?;
-    let device = default_device()?;
-    let resolved = args.model.load(&device)?;
+    let resolved = args.model.load("face", &REGISTRY)?;
     let options = args.embed.options();
     let mut results = Vec::new();
     for set in &sets {
         let path = set.path();
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "set".into());
+        let name = set_name(path);
         let bar = progress_bar(set.num_images(), &format!("{name} images"));
-        let mut emb = Vec::new();
-        let chunk = options.batch_size.max(1) * 8;
-        for start in (0..set.num_images()).step_by(chunk) {
-            let end = (start + chunk).min(set.num_images());
-            let images = (start..end)
-                .into_par_iter()
-                .map(|i| {
-                    set.image(i).map_err(|e| {
-                        anyhow::anyhow!(
-                            "{}: image {i} (pair {}) cannot be decoded: {e}",
-                            path.display(),
-                            i / 2
-                        )
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let part = embed_images(&resolved.model, &images, options, &device, |done| {
-                bar.set_position((start + done) as u64);
-            })
-            .context("running the model")?;
-            emb.extend(part);
-        }
+        let emb = embed_bin(
+            resolved.net.as_ref(),
+            set,
+            options,
+            &resolved.device,
+            |done| {
+                bar.set_position(done as u64);
+            },
+        )?;
         bar.finish_and_clear();
         let dim = emb.len() / set.num_images().max(1);
         let distances = pair_distances(&emb, dim);

@@ -12,6 +12,7 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use app_kit::{Backbone, ModelArgs};
 use candle_core::{Device, Tensor};
 use clap::{Args, ValueEnum};
 use datasets::face::{align_face, image_to_chw, Landmarks};
@@ -21,10 +22,9 @@ use eval_kit::{
     EmbeddingStore, FarRule, MappedEmbeddings, MetricsConfig, ScoreCurve, VerificationReport,
     DEFAULT_FARS,
 };
-use face_app::bundle::FaceModel;
 use face_app::embed::flip_horizontal;
 use face_app::inputs::SkippedItem;
-use face_app::model_source::{default_device, ModelArgs};
+use face_app::models::REGISTRY;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -137,7 +137,7 @@ fn read_landmarks(path: &Path) -> Result<Vec<FaceLine>> {
 }
 
 /// Raw features `(n, 2D)` (`[f(img) | f(flip(img))]`) or `(n, D)` without flip, row-major.
-fn raw_features(model: &FaceModel, batch: &Tensor, flip: bool) -> Result<Vec<f32>> {
+fn raw_features(model: &dyn Backbone, batch: &Tensor, flip: bool) -> Result<Vec<f32>> {
     let plain = model.forward_t(batch, false)?;
     let rows = if flip {
         let mirrored = model.forward_t(&flip_horizontal(batch)?, false)?;
@@ -153,7 +153,7 @@ fn raw_features(model: &FaceModel, batch: &Tensor, flip: bool) -> Result<Vec<f32
 
 /// Features of every listed face, in list order; unreadable images get zero rows.
 fn embed_faces(
-    model: &FaceModel,
+    model: &dyn Backbone,
     root: &Path,
     faces: &[FaceLine],
     args: &EvalIjbArgs,
@@ -204,7 +204,7 @@ fn embed_faces(
             width = rows.len() / n_ok;
         }
         if width == 0 {
-            let dim = model.config().embedding_dim();
+            let dim = model.embedding_dim();
             width = if args.no_flip { dim } else { 2 * dim };
         }
         let mut k = 0;
@@ -300,9 +300,14 @@ pub fn run(args: EvalIjbArgs) -> Result<()> {
         }
     }
     let faces = read_landmarks(&paths.name_5pts_score)?;
-    let device = default_device()?;
-    let resolved = args.model.load(&device)?;
-    let (data, width, skipped) = embed_faces(&resolved.model, &args.root, &faces, &args, &device)?;
+    let resolved = args.model.load("face", &REGISTRY)?;
+    let (data, width, skipped) = embed_faces(
+        resolved.net.as_ref(),
+        &args.root,
+        &faces,
+        &args,
+        &resolved.device,
+    )?;
     for item in &skipped {
         eprintln!("unreadable {}: {}", item.path, item.reason);
     }

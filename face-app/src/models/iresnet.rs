@@ -19,7 +19,9 @@ use candle_core::{bail, DType, Device, ModuleT, Result, Tensor};
 use candle_nn::{BatchNormConfig, Linear, VarBuilder};
 use train_kit::conv::{BatchNorm, PReLU};
 
-use super::{check_face_batch, conv2d, Conv, INPUT_SIZE};
+use app_kit::registry::{parse, Arch, Backbone, Preset};
+
+use super::{check_face_batch, conv2d, preset, Conv, INPUT_SIZE};
 
 /// BatchNorm epsilon of every arcface_torch IResNet norm layer.
 const BN_EPS: f64 = 1e-5;
@@ -92,7 +94,8 @@ impl IResNetConfig {
         [w, 2 * w, 4 * w, 8 * w]
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Checks that every size is positive and the dropout in [0, 1).
+    pub fn validate(&self) -> Result<()> {
         if self.layers.contains(&0) {
             bail!(
                 "IResNetConfig: every stage needs at least one block, got layers {:?}",
@@ -115,6 +118,36 @@ impl IResNetConfig {
         Ok(())
     }
 }
+
+/// The registry entry of IResNet (`arch = "iresnet"`): arcface_torch's r18 / r34 / r50 / r100 and
+/// the small CPU variant.
+pub const ARCH: Arch<dyn Backbone> = Arch {
+    name: "iresnet",
+    presets: &[
+        Preset {
+            name: "r18",
+            config: || preset(IResNetConfig::r18()),
+        },
+        Preset {
+            name: "r34",
+            config: || preset(IResNetConfig::r34()),
+        },
+        Preset {
+            name: "r50",
+            config: || preset(IResNetConfig::r50()),
+        },
+        Preset {
+            name: "r100",
+            config: || preset(IResNetConfig::r100()),
+        },
+        Preset {
+            name: "small",
+            config: || preset(IResNetConfig::small()),
+        },
+    ],
+    check: |fields| Ok(parse::<IResNetConfig>("iresnet", fields)?.validate()?),
+    build: |fields, vb| Ok(Box::new(IResNet::new(&parse("iresnet", fields)?, vb)?)),
+};
 
 fn batch_norm(channels: usize, vb: VarBuilder) -> Result<BatchNorm> {
     let cfg = BatchNormConfig {
@@ -301,6 +334,12 @@ fn frozen_scale_batch_norm(channels: usize, vb: VarBuilder) -> Result<BatchNorm>
         bias,
         BN_EPS,
     )?)
+}
+
+impl Backbone for IResNet {
+    fn embedding_dim(&self) -> usize {
+        self.cfg.embedding_dim
+    }
 }
 
 impl ModuleT for IResNet {

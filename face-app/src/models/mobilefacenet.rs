@@ -26,7 +26,9 @@ use candle_core::{bail, DType, Device, ModuleT, Result, Tensor};
 use candle_nn::{BatchNormConfig, Linear, VarBuilder};
 use train_kit::conv::{BatchNorm, PReLU};
 
-use super::{check_face_batch, conv2d, Conv};
+use app_kit::registry::{parse, Arch, Backbone, Preset};
+
+use super::{check_face_batch, conv2d, preset, Conv};
 
 /// Shape of a [`MobileFaceNet`].
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
@@ -61,7 +63,8 @@ impl MobileFaceNetConfig {
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Checks the block counts, scale and embedding size.
+    pub fn validate(&self) -> Result<()> {
         if self.scale == 0 || self.embedding_dim == 0 {
             bail!(
                 "MobileFaceNetConfig: scale and embedding_dim must be positive, got {} and {}",
@@ -72,6 +75,29 @@ impl MobileFaceNetConfig {
         Ok(())
     }
 }
+
+/// The registry entry of MobileFaceNet (`arch = "mobilefacenet"`): arcface_torch's mbf and
+/// mbf_large.
+pub const ARCH: Arch<dyn Backbone> = Arch {
+    name: "mobilefacenet",
+    presets: &[
+        Preset {
+            name: "mbf",
+            config: || preset(MobileFaceNetConfig::mbf()),
+        },
+        Preset {
+            name: "mbf-large",
+            config: || preset(MobileFaceNetConfig::mbf_large()),
+        },
+    ],
+    check: |fields| Ok(parse::<MobileFaceNetConfig>("mobilefacenet", fields)?.validate()?),
+    build: |fields, vb| {
+        Ok(Box::new(MobileFaceNet::new(
+            &parse("mobilefacenet", fields)?,
+            vb,
+        )?))
+    },
+};
 
 fn batch_norm(channels: usize, vb: VarBuilder) -> Result<BatchNorm> {
     train_kit::conv::batch_norm(channels, BatchNormConfig::default(), vb)
@@ -309,6 +335,12 @@ impl MobileFaceNet {
     /// The config this model was built with.
     pub fn config(&self) -> &MobileFaceNetConfig {
         &self.cfg
+    }
+}
+
+impl Backbone for MobileFaceNet {
+    fn embedding_dim(&self) -> usize {
+        self.cfg.embedding_dim
     }
 }
 

@@ -1,6 +1,10 @@
 //! Face backbones for 112×112 aligned faces, with parameter names matching arcface_torch
 //! checkpoints, so a converted `backbone.pth` loads without renaming.
 //!
+//! [`REGISTRY`] lists them: each architecture is one file with its config and its
+//! [`Arch`](app_kit::Arch) entry (presets, check, build). A new backbone is a new file here plus
+//! one line in [`REGISTRY`].
+//!
 //! Every backbone builds its convolutions through [`conv2d`], and its batch norms and PReLUs
 //! from `train_kit::conv`: train-kit's fast CPU layers, with candle-nn's variable names, shapes
 //! and init, so checkpoints are unchanged. `train_kit::conv::set_implementation` switches them
@@ -12,8 +16,19 @@ pub mod mobilefacenet;
 pub use iresnet::{IResNet, IResNetConfig};
 pub use mobilefacenet::{MobileFaceNet, MobileFaceNetConfig};
 
+use app_kit::{Backbone, Registry};
 use candle_core::{bail, Result, Tensor};
-use candle_nn::{VarBuilder, VarMap};
+use candle_nn::VarBuilder;
+
+/// Every face backbone: `(B, 3, 112, 112)` normalized images → `(B, D)` embeddings.
+pub static REGISTRY: Registry<dyn Backbone> = Registry {
+    archs: &[&iresnet::ARCH, &mobilefacenet::ARCH],
+};
+
+/// A preset's config fields as JSON.
+fn preset(config: impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(config).expect("backbone configs serialize to JSON")
+}
 
 /// Side of the square aligned face every backbone here takes: `(B, 3, 112, 112)`.
 pub const INPUT_SIZE: usize = 112;
@@ -48,21 +63,6 @@ pub fn conv2d(
         cudnn_fwd_algo: None,
     };
     train_kit::conv::conv2d_no_bias(in_channels, out_channels, kernel_size, cfg, vb)
-}
-
-/// Number of trainable scalars in `varmap`: every variable except BatchNorm running statistics
-/// (names ending in `running_mean` / `running_var`).
-///
-/// Build a model with `VarBuilder::from_varmap` first; no forward pass is needed.
-pub fn trainable_parameter_count(varmap: &VarMap) -> usize {
-    let data = varmap
-        .data()
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    data.iter()
-        .filter(|(name, _)| !name.ends_with("running_mean") && !name.ends_with("running_var"))
-        .map(|(_, var)| var.elem_count())
-        .sum()
 }
 
 /// Checks that `xs` is `(B, 3, 112, 112)` with `B ≥ 1` (`B ≥ 2` when `train`, since batch

@@ -6,7 +6,6 @@ use std::path::Path;
 
 use candle_core::Device;
 use eval_kit::EmbeddingStore;
-use face_app::bundle::FaceModel;
 use face_app::embed::{embed_images, EmbedOptions};
 use face_app::models::{IResNet, IResNetConfig};
 
@@ -211,7 +210,7 @@ fn embed_from_an_arcface_torch_pth() {
     )
     .unwrap();
     let want = embed_images(
-        &FaceModel::IResNet(reference),
+        &reference,
         &[pattern(7, 112)],
         EmbedOptions::default(),
         &Device::Cpu,

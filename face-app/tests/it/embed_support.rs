@@ -4,9 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use candle_core::Device;
-use face_app::bundle::{load_bundle, save_bundle, FaceModel, FaceModelConfig};
+use app_kit::bundle::{save_bundle, BundleMeta};
+use app_kit::model::load_bundle;
+use candle_core::{DType, Device};
+use candle_nn::VarMap;
 use face_app::embed::{embed_images, EmbedOptions};
+use face_app::models::REGISTRY;
 use image::RgbImage;
 
 /// Runs `face-app ARGS` with extra environment variables (an empty value removes the
@@ -41,11 +44,18 @@ pub fn face_app_json(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 
-/// Saves a fresh `small` IResNet into `dir` with `extra` config fields; returns `dir`.
+/// Saves a fresh `small` IResNet into `dir`, with `config.json` fields from `extra` (e.g.
+/// `thresholds`); returns `dir`.
 pub fn small_bundle(dir: &Path, extra: serde_json::Value) -> PathBuf {
-    let cfg = FaceModelConfig::by_name("small").unwrap();
-    let (_, varmap) = FaceModel::fresh(&cfg, 0, &Device::Cpu).unwrap();
-    save_bundle(dir, &cfg, &varmap, extra).unwrap();
+    let config = REGISTRY.from_spec("small").unwrap();
+    let varmap = VarMap::new();
+    let vb = train_kit::seeded_var_builder(&varmap, 0, DType::F32, &Device::Cpu);
+    REGISTRY.build(&config, vb).unwrap();
+    let mut meta = serde_json::to_value(BundleMeta::new("face", config)).unwrap();
+    if let serde_json::Value::Object(fields) = extra {
+        meta.as_object_mut().unwrap().extend(fields);
+    }
+    save_bundle(dir, &serde_json::from_value(meta).unwrap(), &varmap).unwrap();
     dir.to_path_buf()
 }
 
@@ -70,12 +80,12 @@ pub fn pattern(seed: u32, side: u32) -> RgbImage {
 
 /// Library embeddings (flip TTA per `flip`) of images, row-major.
 pub fn library_embeddings(model_dir: &Path, images: &[RgbImage], flip: bool) -> Vec<f32> {
-    let bundle = load_bundle(model_dir, &Device::Cpu).unwrap();
+    let bundle = load_bundle(model_dir, "face", &REGISTRY, &Device::Cpu, "test".into()).unwrap();
     let options = EmbedOptions {
         batch_size: 64,
         flip_tta: flip,
     };
-    embed_images(&bundle.model, images, options, &Device::Cpu, |_| {}).unwrap()
+    embed_images(bundle.net.as_ref(), images, options, &Device::Cpu, |_| {}).unwrap()
 }
 
 /// Dot product in f64.

@@ -6,9 +6,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use app_kit::model::load_bundle;
 use candle_core::{Device, Tensor};
 use datasets::face::{align_face, image_to_chw, ARCFACE_TEMPLATE};
-use face_app::bundle::load_bundle;
+use face_app::models::REGISTRY;
 
 use crate::embed_support::{face_app, face_app_json, pattern, small_bundle};
 
@@ -75,7 +76,7 @@ fn write_release(root: &Path) {
 
 /// insightface's recipe, written out directly: template features, then pair cosines.
 fn expected_scores(model_dir: &Path) -> Vec<f64> {
-    let bundle = load_bundle(model_dir, &Device::Cpu).unwrap();
+    let bundle = load_bundle(model_dir, "face", &REGISTRY, &Device::Cpu, "test".into()).unwrap();
     let mut media: BTreeMap<(i64, i64), (Vec<f64>, usize)> = BTreeMap::new();
     for (_, tid, mid, seed, score) in FACES {
         let feature = match seed {
@@ -87,8 +88,8 @@ fn expected_scores(model_dir: &Path) -> Vec<f64> {
                 let chw = image_to_chw(&aligned, false).data;
                 let x = Tensor::from_vec(chw, (1, 3, 112, 112), &Device::Cpu).unwrap();
                 let flipped = x.flip(&[3]).unwrap();
-                let a = bundle.model.forward_t(&x, false).unwrap();
-                let b = bundle.model.forward_t(&flipped, false).unwrap();
+                let a = bundle.net.forward_t(&x, false).unwrap();
+                let b = bundle.net.forward_t(&flipped, false).unwrap();
                 let sum: Vec<f32> = (a + b).unwrap().flatten_all().unwrap().to_vec1().unwrap();
                 sum.iter().map(|v| f64::from(*v) * score).collect()
             }

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use candle_core::{DType, Device, ModuleT, Result};
 use candle_nn::{VarBuilder, VarMap};
-use face_app::models::{trainable_parameter_count, IResNet, IResNetConfig};
+use face_app::models::{IResNet, IResNetConfig};
+use train_kit::trainable_parameter_count;
 
 use crate::models_fixtures::{fixture, load, load_q8, max_abs_diff, parity_input, TOL};
 

@@ -3,7 +3,8 @@
 
 use candle_core::{DType, Device, ModuleT, Result, Tensor};
 use candle_nn::{VarBuilder, VarMap};
-use face_app::models::{trainable_parameter_count, MobileFaceNet, MobileFaceNetConfig};
+use face_app::models::{MobileFaceNet, MobileFaceNetConfig};
+use train_kit::trainable_parameter_count;
 
 use crate::models_fixtures::{load, load_q8, max_abs_diff, parity_input, TOL};
 

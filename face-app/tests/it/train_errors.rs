@@ -1,33 +1,51 @@
-//! `face-app train` failure paths: bad config values, unknown names and missing data give errors
-//! that name the problem, from the library and from the binary (exit code 1, no panic).
+//! `face-app train` failure paths: bad config values, renamed and unknown keys, unknown names,
+//! missing data, a too-small held-out split, NaN flags, a run folder in use: errors that name
+//! the problem, from the library and from the binary (exit code 1, no panic).
 
 use std::process::Command;
 
-use face_app::train::TrainConfig;
+use app_kit::config_from_toml;
+use face_app::train::FaceApp;
 
 use crate::train_support::{tiny, train, TINY};
 
 fn config_error(overrides: &[&str]) -> String {
     let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-    let err = TrainConfig::from_toml(TINY, "tiny", &overrides).expect_err("config must be refused");
+    let err =
+        config_from_toml::<FaceApp>(TINY, "tiny", &overrides).expect_err("config must be refused");
     format!("{err:#}")
 }
 
 #[test]
 fn bad_config_values_are_refused_naming_the_key() {
-    let cases: [(&[&str], &str); 9] = [
+    let cases: [(&[&str], &str); 12] = [
         (&["train.batch_size=1"], "train.batch_size = 1"),
-        (&["train.steps=0"], "train.steps = 0"),
+        (&["train.steps=0"], "train.steps: 0: must be at least 1"),
         (
             &["train.epochs=2.0"],
             "train.steps and train.epochs are both set",
         ),
-        (&["optimizer.lr=-0.1"], "optimizer.lr = -0.1"),
-        (&["train.lr_power=0"], "train.lr_power = 0"),
+        (
+            &["optim.lr=-0.1"],
+            "optim.lr: -0.1: must be a positive number",
+        ),
+        (&["schedule.power=0"], "schedule.power: 0: must be > 0"),
         (&["eval.fars=[0.0, 1e-3]"], "eval.fars contains 0"),
         (&["loss.alpha=0.5"], "alpha"),
+        (&["loss.kind=\"arcface\"", "loss.m=-0.2"], "loss.m = -0.2"),
         (&["model.backbone=\"r7\""], "unknown backbone \"r7\""),
-        (&["train.batchsize=8"], "unknown field `batchsize`"),
+        (
+            &["train.batchsize=8"],
+            "train.batchsize: unknown field `batchsize`",
+        ),
+        (
+            &["eval.heldout_identities=1"],
+            "eval.heldout_identities = 1",
+        ),
+        (
+            &["loss.alpha=nan"],
+            "loss.alpha: NaN is not a finite number",
+        ),
     ];
     for (overrides, expected) in cases {
         let message = config_error(overrides);
@@ -36,6 +54,40 @@ fn bad_config_values_are_refused_naming_the_key() {
             "{overrides:?}: expected {expected:?} in {message:?}"
         );
     }
+}
+
+#[test]
+fn renamed_keys_and_misspelled_tables_name_the_right_key() {
+    let message = config_error(&["optimizer.lr=0.1"]);
+    assert_eq!(
+        message,
+        "tiny: [optimizer]: renamed to optim: use that key instead"
+    );
+    let message = config_error(&["train.keep_checkpoints=2"]);
+    assert!(
+        message.contains("train.keep_checkpoints: renamed to checkpoint.keep_last"),
+        "{message}"
+    );
+    let message = config_error(&["data.heldout_identities=2"]);
+    assert!(
+        message.contains("renamed to eval.heldout_identities"),
+        "{message}"
+    );
+    let message = config_error(&["trian.steps=3"]);
+    assert_eq!(
+        message,
+        "tiny: [trian]: unknown table (did you mean train?)"
+    );
+    let message = config_error(&["data.synthetik.seed=1"]);
+    assert!(
+        message.contains("[data.synthetik]: unknown table (did you mean data.synthetic?)"),
+        "{message}"
+    );
+    let message = config_error(&["eval.flip_ta=false"]);
+    assert!(
+        message.contains("eval.flip_ta: unknown key (did you mean eval.flip_tta?)"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -75,7 +127,7 @@ fn a_missing_data_path_is_named() {
         .expect("no data");
     let message = format!("{err:#}");
     assert!(
-        message.contains("no-such-faces") && message.contains("does not exist"),
+        message.contains("no-such-faces") && message.contains("no such data set"),
         "{message}"
     );
 }
@@ -88,7 +140,7 @@ fn resume_without_a_checkpoint_and_reuse_of_a_run_dir_are_refused() {
         .err()
         .expect("nothing to resume");
     assert!(format!("{err:#}").contains("no checkpoint to continue from"));
-    train(&tiny(&["train.steps=2"]), &out, false, Some(2)).unwrap();
+    train(&tiny(&[]), &out, false, Some(2)).unwrap();
     let err = train(&tiny(&[]), &out, false, None)
         .err()
         .expect("run dir in use");
@@ -115,16 +167,37 @@ fn the_binary_reports_bad_input_without_panicking() {
     let (ok, stderr) = face_app(&["train", "--data", "/no/such/faces", "--out", &out]);
     assert!(!ok);
     assert!(
-        stderr.contains("/no/such/faces") && stderr.contains("does not exist"),
+        stderr.contains("/no/such/faces") && stderr.contains("no such data set"),
         "{stderr}"
     );
     let (ok, stderr) = face_app(&["train", "--set", "train.batch_size=0", "--out", &out]);
     assert!(!ok);
-    assert!(stderr.contains("train.batch_size = 0"), "{stderr}");
+    assert!(
+        stderr.contains("train.batch_size: 0: must be at least 1"),
+        "{stderr}"
+    );
     let (ok, stderr) = face_app(&["train", "--config", "/no/such.toml"]);
     assert!(!ok);
     assert!(stderr.contains("reading config /no/such.toml"), "{stderr}");
     let (ok, stderr) = face_app(&["train", "--resume"]);
     assert!(!ok);
-    assert!(stderr.contains("--resume needs --out"), "{stderr}");
+    assert!(stderr.contains("--out"), "{stderr}");
+    let (ok, stderr) = face_app(&["train", "--alpha", "NaN", "--out", &out]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("--alpha NaN: must be a finite number"),
+        "{stderr}"
+    );
+    let (ok, stderr) = face_app(&[
+        "train",
+        "--set",
+        "eval.heldout_identities=69",
+        "--out",
+        &out,
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("leaves fewer than 2 to train on"),
+        "{stderr}"
+    );
 }

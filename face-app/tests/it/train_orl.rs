@@ -7,11 +7,11 @@
 //! (ignored) trains every loss and prints EER and TAR@FAR=1e-2:
 //! `cargo test --release -p face-app --test it every_loss_on_orl -- --ignored --nocapture`.
 
+use app_kit::config_from_toml;
+use app_kit::VerificationTask;
 use candle_core::Device;
-use datasets::face::{orl_root, OrlFaces, OrlSplit};
-use face_app::bundle::FaceModel;
-use face_app::train::report::evaluate_heldout;
-use face_app::train::{backbone_config, TrainConfig};
+use datasets::face::orl_root;
+use face_app::train::{FaceApp, FaceConfig};
 
 use crate::train_support::train;
 
@@ -19,7 +19,6 @@ use crate::train_support::train;
 const ORL: &str = r#"
 [data]
 source = "orl"
-heldout_images_per_identity = 10
 num_workers = 2
 
 [model]
@@ -31,47 +30,48 @@ embedding_dim = 64
 kind = "qmargin"
 s = 32.0
 
-[optimizer]
+[optim]
 kind = "sgd"
 lr = 0.1
 momentum = 0.9
 weight_decay = 5e-4
 
+[schedule]
+warmup_epochs = 0.5
+
 [train]
 batch_size = 32
 steps = 150
-warmup_epochs = 0.5
 seed = 1
 log_every_steps = 10
-checkpoint_every_steps = 0
 progress_bar = false
+
+[checkpoint]
+every_steps = 0
+
+[eval]
+heldout_per_identity = 10
 "#;
 
-fn orl_config(loss: &str) -> TrainConfig {
-    TrainConfig::from_toml(ORL, "orl", &[format!("loss.kind={loss:?}")]).unwrap()
+fn orl_config(loss: &str) -> FaceConfig {
+    config_from_toml::<FaceApp>(ORL, "orl", &[format!("loss.kind={loss:?}")]).unwrap()
 }
 
 /// EER on s31-s40 of the backbone a run of `cfg` starts from (the same seeded weights).
-fn untrained_eer(cfg: &TrainConfig) -> f64 {
-    let root = orl_root().expect("ORL present");
-    let test = OrlFaces::open(&root, OrlSplit::Test).unwrap();
-    let (model, _vars) = FaceModel::fresh(
-        &backbone_config(&cfg.model).unwrap(),
-        train_kit::derived_seed(cfg.train.seed, "backbone"),
-        &Device::Cpu,
-    )
-    .unwrap();
-    evaluate_heldout(&model, &test, &cfg.eval.fars, 64, true, &Device::Cpu)
+fn untrained_eer(cfg: &FaceConfig) -> f64 {
+    let task = VerificationTask::<FaceApp>::new(cfg, &Device::Cpu).unwrap();
+    task.heldout_report()
         .unwrap()
-        .report
+        .expect("held-out identities")
+        .metrics
         .eer
 }
 
 /// Trains `loss` on ORL; returns (EER, TAR@FAR=1e-2).
 fn train_orl(loss: &str) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
-    let summary = train(&orl_config(loss), &dir.path().join("run"), false, None).unwrap();
-    let report = &summary.heldout.as_ref().expect("held-out report").report;
+    let outcome = train(&orl_config(loss), &dir.path().join("run"), false, None).unwrap();
+    let report = &outcome.heldout.as_ref().expect("held-out report").metrics;
     assert_eq!((report.n_target, report.n_nontarget), (450, 4500));
     let tar = report
         .tar_at_far

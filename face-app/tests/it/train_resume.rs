@@ -50,12 +50,12 @@ fn n_steps_straight_equal_half_resume_half() {
         "loss.kind=a3m-i",
         "loss.reinit.at_steps=[1, 3]",
         "train.steps=4",
-        "train.checkpoint_every_steps=2",
-        "train.keep_checkpoints=3",
+        "checkpoint.every_steps=2",
+        "checkpoint.keep_last=3",
     ]);
 
     let full = train(&cfg, &run, false, None).unwrap();
-    assert_eq!((full.steps, full.reinits), (4, 2));
+    assert_eq!((full.fit.steps, full.reinits), (4, 2));
     let straight: Vec<_> = ["model", "head"]
         .iter()
         .map(|set| latest_tensors(&run, set))
@@ -67,7 +67,7 @@ fn n_steps_straight_equal_half_resume_half() {
 
     // The bundle holds the same backbone weights as the final checkpoint.
     let bundle =
-        candle_core::safetensors::load(full.model_dir.join("model.safetensors"), &Device::Cpu)
+        candle_core::safetensors::load(full.fit.model_dir.join("model.safetensors"), &Device::Cpu)
             .unwrap();
     assert_same(&bundle, &straight[0], "bundle");
 
@@ -75,7 +75,7 @@ fn n_steps_straight_equal_half_resume_half() {
     let last = store.latest().unwrap().expect("the step-4 checkpoint");
     std::fs::remove_dir_all(&last).unwrap();
     let second = train(&cfg, &run, true, None).unwrap();
-    assert_eq!((second.steps, second.reinits), (4, 1));
+    assert_eq!((second.fit.steps, second.reinits), (4, 1));
 
     for (set, before) in ["model", "head"].iter().zip(&straight) {
         assert_same(before, &latest_tensors(&run, set), set);

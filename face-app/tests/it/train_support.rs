@@ -2,15 +2,15 @@
 
 use std::path::Path;
 
+use app_kit::config_from_toml;
+use app_kit::task::{train as train_app, TrainOptions, TrainOutcome};
 use candle_core::Device;
-use face_app::train::{run, RunOptions, TrainConfig, TrainSummary};
+use face_app::train::{FaceApp, FaceConfig};
 
 /// A seconds-long run: a 4-channel IResNet on 6 synthetic identities (2 held out), 8 images a step.
 pub const TINY: &str = r#"
 [data]
 source = "synthetic"
-heldout_identities = 2
-heldout_images_per_identity = 4
 num_workers = 1
 [data.synthetic]
 identities = 6
@@ -26,7 +26,7 @@ embedding_dim = 16
 kind = "qmargin"
 s = 16.0
 
-[optimizer]
+[optim]
 kind = "sgd"
 lr = 0.05
 momentum = 0.9
@@ -37,26 +37,32 @@ batch_size = 8
 steps = 4
 seed = 7
 log_every_steps = 1
-checkpoint_every_steps = 2
 progress_bar = false
+
+[checkpoint]
+every_steps = 2
+
+[eval]
+heldout_identities = 2
+heldout_per_identity = 4
 "#;
 
 /// [`TINY`] with `--set` style overrides.
-pub fn tiny(overrides: &[&str]) -> TrainConfig {
+pub fn tiny(overrides: &[&str]) -> FaceConfig {
     let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-    TrainConfig::from_toml(TINY, "tiny", &overrides).expect("tiny config is valid")
+    config_from_toml::<FaceApp>(TINY, "tiny", &overrides).expect("tiny config is valid")
 }
 
 /// Runs `cfg` into `out` on the CPU.
 pub fn train(
-    cfg: &TrainConfig,
+    cfg: &FaceConfig,
     out: &Path,
     resume: bool,
     stop_after: Option<u64>,
-) -> anyhow::Result<TrainSummary> {
-    run(
+) -> anyhow::Result<TrainOutcome> {
+    train_app::<FaceApp>(
         cfg,
-        &RunOptions {
+        &TrainOptions {
             out: out.to_path_buf(),
             resume,
             device: Device::Cpu,

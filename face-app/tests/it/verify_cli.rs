@@ -60,11 +60,11 @@ fn verify_scores_like_embed_and_decides_at_the_stored_threshold() {
     assert_eq!(v["far"], 1e-3);
     assert!((v["threshold"].as_f64().unwrap() - (cosine - 0.05)).abs() < 1e-12);
     assert_eq!(v["threshold_source"], "config.json");
-    assert_eq!(v["same_person"], true);
+    assert_eq!(v["same"], true);
     assert_eq!(v["decision"], "same person");
 
     let v = face_app_json(&["verify", sa, sb, "--model", m, "--far", "1e-4", "--json"]);
-    assert_eq!(v["same_person"], false);
+    assert_eq!(v["same"], false);
     assert_eq!(v["decision"], "different people");
 
     let v = face_app_json(&[
@@ -77,7 +77,7 @@ fn verify_scores_like_embed_and_decides_at_the_stored_threshold() {
         "-1",
         "--json",
     ]);
-    assert_eq!(v["same_person"], true);
+    assert_eq!(v["same"], true);
     assert_eq!(v["threshold_source"], "--threshold");
     assert!(v["far"].is_null());
 
@@ -97,6 +97,17 @@ fn verify_scores_like_embed_and_decides_at_the_stored_threshold() {
     let (ok, _, stderr) = face_app(&["verify", sa, sb, "--model", plain.to_str().unwrap()]);
     assert!(!ok);
     assert!(stderr.contains("--threshold"), "{stderr}");
+    // A NaN threshold and a FAR outside (0, 1] are refused.
+    let (ok, _, stderr) = face_app(&["verify", sa, sb, "--model", m, "--threshold", "nan"]);
+    assert!(
+        !ok && stderr.contains("--threshold NaN: must be a finite number"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = face_app(&["verify", sa, sb, "--model", m, "--far", "2"]);
+    assert!(
+        !ok && stderr.contains("--far 2: must be in (0, 1]"),
+        "{stderr}"
+    );
     // An unreadable image is named.
     let bad = dir.path().join("bad.png");
     std::fs::write(&bad, b"no image").unwrap();

@@ -5,13 +5,15 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context as _;
+use app_kit::ModelArgs;
 use clap::Args;
 use eval_kit::EmbeddingStore;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use speaker_app::embed::{embed_files, eval_fbank};
 use speaker_app::inputs::{collect_utterances, Utterance};
-use speaker_app::model_source::{LoadedModel, ModelArgs};
+use speaker_app::models::REGISTRY;
+use speaker_app::LoadedModel;
 
 /// Arguments of `speaker-app embed`.
 #[derive(Debug, Args)]
@@ -61,16 +63,16 @@ pub fn embed_utterances(
     loaded: &LoadedModel,
     utts: &[Utterance],
 ) -> anyhow::Result<(EmbeddingStore, Vec<Skipped>)> {
-    let fbank = eval_fbank(loaded.model.config())?;
+    let fbank = eval_fbank(&loaded.net)?;
     let bar = ProgressBar::new(utts.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} files, {per_sec}, eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let paths: Vec<PathBuf> = utts.iter().map(|u| u.path.clone()).collect();
-    let results = embed_files(&loaded.model, &fbank, &paths, &loaded.device, Some(&bar));
+    let results = embed_files(&loaded.net, &fbank, &paths, &loaded.device, Some(&bar));
     bar.finish_and_clear();
-    let mut store = EmbeddingStore::new(loaded.model.config().embedding_dim());
+    let mut store = EmbeddingStore::new(app_kit::Backbone::embedding_dim(loaded.net.as_ref()));
     let mut skipped = Vec::new();
     for (utt, result) in utts.iter().zip(results) {
         match result {
@@ -104,7 +106,7 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<()> {
     if utts.is_empty() {
         anyhow::bail!("no audio files found in the inputs")
     }
-    let loaded = args.model.load()?;
+    let loaded = args.model.load("speaker", &REGISTRY)?;
     let (store, skipped) = embed_utterances(&loaded, &utts)?;
     report_skipped(&skipped);
     if store.is_empty() {

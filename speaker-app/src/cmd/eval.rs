@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use app_kit::ModelArgs;
 use clap::Args;
 use eval_kit::plot::{plot_curve, CurveKind};
 use eval_kit::scoring::{as_norm, cosine_scores, round_scores, AsNormConfig};
@@ -18,7 +19,7 @@ use eval_kit::trials::{for_each_line, read_trials, write_score_file, Trial};
 use eval_kit::{DcfParams, EmbeddingStore, FarRule, MetricsConfig, ScoreCurve, VerificationReport};
 use serde::Serialize;
 use speaker_app::inputs::Utterance;
-use speaker_app::model_source::ModelArgs;
+use speaker_app::models::REGISTRY;
 
 use crate::cmd::embed::{embed_utterances, report_skipped, save_store};
 
@@ -178,7 +179,7 @@ fn evaluation_store(
         .context("give --embeddings or --wav-root")?;
     if !args.model.is_given() {
         anyhow::bail!(
-            "--wav-root needs a model: --model DIR, --hub OWNER/NAME or --pth FILE --arch NAME"
+            "--wav-root needs a model: --model DIR, --hub OWNER/NAME or --pth FILE --backbone NAME"
         )
     }
     let mut seen = HashSet::new();
@@ -195,7 +196,7 @@ fn evaluation_store(
             }
         }
     }
-    let loaded = args.model.load()?;
+    let loaded = args.model.load("speaker", &REGISTRY)?;
     let (store, skipped) = embed_utterances(&loaded, &utts)?;
     report_skipped(&skipped);
     if !skipped.is_empty() {

@@ -10,11 +10,48 @@
 //! `layer3.se_res2block.3.linear1.bias`, `pool.linear1.weight`, `bn.running_var`,
 //! `linear.weight`, ...).
 
+use app_kit::registry::{parse, Arch, Preset};
 use candle_core::{ModuleT, Result, Tensor, D};
 use candle_nn::{Linear, Module, VarBuilder};
 use serde::{Deserialize, Serialize};
 
-use super::{batch_norm, conv1d, relu, BatchNorm, Conv1d};
+use super::{batch_norm, conv1d, relu, BatchNorm, Conv1d, NetShape, SpeakerModel};
+
+fn preset(cfg: EcapaConfig) -> serde_json::Value {
+    serde_json::to_value(cfg).expect("configs serialize")
+}
+
+/// The registry entry of ECAPA-TDNN (`arch = "ecapa"`): wespeaker's c512 and c1024.
+pub const ARCH: Arch<SpeakerModel> = Arch {
+    name: "ecapa",
+    presets: &[
+        Preset {
+            name: "ecapa-c512",
+            config: || preset(EcapaConfig::c512()),
+        },
+        Preset {
+            name: "ecapa-c1024",
+            config: || preset(EcapaConfig::c1024()),
+        },
+    ],
+    check: |fields| Ok(parse::<EcapaConfig>("ecapa", fields)?.validate()?),
+    build: |fields, vb| {
+        let cfg: EcapaConfig = parse("ecapa", fields)?;
+        let dtype = vb.dtype();
+        let shape = NetShape {
+            arch: "ecapa",
+            feat_dim: cfg.feat_dim,
+            embed_dim: cfg.embed_dim,
+            // ASTP's standard deviation needs two frames.
+            min_frames: 2,
+        };
+        Ok(Box::new(SpeakerModel::wrap(
+            EcapaTdnn::new(&cfg, vb)?,
+            shape,
+            dtype,
+        )))
+    },
+};
 
 /// Shape of a wespeaker ECAPA-TDNN with ASTP pooling.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

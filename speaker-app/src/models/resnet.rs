@@ -8,11 +8,53 @@
 //! `layer2.0.shortcut.1.bias`, `seg_1.weight`, ...), so an `avg_model.pt` loads without renaming
 //! (its `projection.*` head is not part of the backbone and is ignored).
 
+use app_kit::registry::{parse, Arch, Preset};
 use candle_core::{ModuleT, Result, Tensor};
 use candle_nn::{Linear, Module, VarBuilder};
 use serde::{Deserialize, Serialize};
 
-use super::{add_relu, batch_norm, conv2d, relu, BatchNorm, Conv2d};
+use super::{add_relu, batch_norm, conv2d, relu, BatchNorm, Conv2d, NetShape, SpeakerModel};
+
+fn preset(cfg: ResNetConfig) -> serde_json::Value {
+    serde_json::to_value(cfg).expect("configs serialize")
+}
+
+/// The registry entry of the ResNet (`arch = "resnet"`): wespeaker's ResNet34 / ResNet18 and
+/// the small CPU variant.
+pub const ARCH: Arch<SpeakerModel> = Arch {
+    name: "resnet",
+    presets: &[
+        Preset {
+            name: "resnet34",
+            config: || preset(ResNetConfig::resnet34()),
+        },
+        Preset {
+            name: "resnet18",
+            config: || preset(ResNetConfig::resnet18()),
+        },
+        Preset {
+            name: "small",
+            config: || preset(ResNetConfig::small()),
+        },
+    ],
+    check: |fields| Ok(parse::<ResNetConfig>("resnet", fields)?.validate()?),
+    build: |fields, vb| {
+        let cfg: ResNetConfig = parse("resnet", fields)?;
+        let dtype = vb.dtype();
+        let shape = NetShape {
+            arch: "resnet",
+            feat_dim: cfg.feat_dim,
+            embed_dim: cfg.embed_dim,
+            // TSTP needs ⌈T/8⌉ ≥ 2 pooled frames.
+            min_frames: 9,
+        };
+        Ok(Box::new(SpeakerModel::wrap(
+            ResNet::new(&cfg, vb)?,
+            shape,
+            dtype,
+        )))
+    },
+};
 
 /// Shape of a wespeaker ResNet with BasicBlocks and TSTP pooling (`two_emb_layer=False`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

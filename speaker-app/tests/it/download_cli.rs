@@ -118,7 +118,10 @@ fn download_offline_names_the_missing_file_and_repository() {
     ]);
     assert!(!ok);
     assert!(stdout.is_empty());
-    assert!(stderr.contains("config.json of other/missing"), "{stderr}");
+    assert!(
+        stderr.contains("config.json of Hub repository other/missing"),
+        "{stderr}"
+    );
     assert!(stderr.contains("not in the Hugging Face cache"), "{stderr}");
 
     let (ok, _, stderr) = speaker_app(&[
@@ -130,7 +133,7 @@ fn download_offline_names_the_missing_file_and_repository() {
     ]);
     assert!(!ok);
     assert!(
-        stderr.contains("model.safetensors of alpha/half"),
+        stderr.contains("model.safetensors of Hub repository alpha/half"),
         "{stderr}"
     );
 
@@ -142,7 +145,7 @@ fn download_offline_names_the_missing_file_and_repository() {
         s(&cache),
     ]);
     assert!(!ok);
-    assert!(stderr.contains("OWNER/NAME"), "{stderr}");
+    assert!(stderr.contains("expected `owner/name`"), "{stderr}");
 }
 
 #[test]
@@ -201,7 +204,10 @@ fn embed_from_the_hub_cache_equals_embed_from_the_bundle() {
         &[("HF_HUB_CACHE", s(&cache)), ("HF_HUB_OFFLINE", "1")],
     );
     assert!(!ok);
-    assert!(stderr.contains("config.json of other/missing"), "{stderr}");
+    assert!(
+        stderr.contains("config.json of Hub repository other/missing"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -228,5 +234,8 @@ fn download_without_network_falls_back_to_the_cache() {
         &[("HF_ENDPOINT", "http://127.0.0.1:9")],
     );
     assert!(!ok);
-    assert!(stderr.contains("config.json of other/missing"), "{stderr}");
+    assert!(
+        stderr.contains("config.json of Hub repository other/missing"),
+        "{stderr}"
+    );
 }

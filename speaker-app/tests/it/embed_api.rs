@@ -1,18 +1,18 @@
 //! `speaker_app::embed`: int16-scale audio loading, batch-1 and batched embeddings agree, and the
 //! errors for short utterances and mismatched frontends.
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device, ModuleT, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use speaker_app::embed::{
     embed_equal_length, embed_file, embed_files, embed_waveform, eval_fbank, load_audio,
 };
 use speaker_app::fbank::{Fbank, FbankConfig};
-use speaker_app::models::{SpeakerModel, SpeakerModelConfig};
+use speaker_app::models::{SpeakerModel, REGISTRY};
 
 use crate::embed_cli::{max_abs_diff, write_wav};
 
 fn small_model() -> SpeakerModel {
-    let cfg = SpeakerModelConfig::small();
+    let cfg = REGISTRY.from_spec("small").unwrap();
     let varmap = VarMap::new();
     SpeakerModel::new(
         &cfg,
@@ -49,7 +49,7 @@ fn load_audio_returns_int16_scale_samples() {
 #[test]
 fn embed_waveform_matches_fbank_then_forward_and_file_path() {
     let model = small_model();
-    let fbank = eval_fbank(model.config()).unwrap();
+    let fbank = eval_fbank(&model).unwrap();
     let samples = tone(16_000, 220.0, 8000.0);
     let got = embed_waveform(&model, &fbank, &samples, &Device::Cpu).unwrap();
     assert_eq!(got.len(), 128);
@@ -92,7 +92,7 @@ fn embed_waveform_matches_fbank_then_forward_and_file_path() {
 #[test]
 fn batched_embeddings_equal_batch_one() {
     let model = small_model();
-    let fbank = eval_fbank(model.config()).unwrap();
+    let fbank = eval_fbank(&model).unwrap();
     let a = tone(12_000, 180.0, 6000.0);
     let b = tone(12_000, 410.0, 9000.0);
     let batch = embed_equal_length(&model, &fbank, &[&a, &b], &Device::Cpu).unwrap();
@@ -111,7 +111,7 @@ fn batched_embeddings_equal_batch_one() {
 #[test]
 fn short_utterances_and_wrong_frontends_are_errors() {
     let model = small_model();
-    let fbank = eval_fbank(model.config()).unwrap();
+    let fbank = eval_fbank(&model).unwrap();
     // The small ResNet needs 9 frames: 400 + 8 * 160 = 1680 samples.
     let ok = embed_waveform(&model, &fbank, &tone(1680, 300.0, 5000.0), &Device::Cpu);
     assert!(ok.is_ok(), "{:?}", ok.err());
@@ -138,7 +138,7 @@ fn short_utterances_and_wrong_frontends_are_errors() {
 #[test]
 fn embed_files_keeps_order_and_reports_each_failure() {
     let model = small_model();
-    let fbank = eval_fbank(model.config()).unwrap();
+    let fbank = eval_fbank(&model).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let paths: Vec<_> = (0..4)
         .map(|i| dir.path().join(format!("{i}.wav")))

@@ -5,12 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use app_kit::bundle::{save_bundle, BundleMeta};
+use app_kit::model::load_bundle;
 use candle_core::{DType, Device};
 use candle_nn::{VarBuilder, VarMap};
 use eval_kit::EmbeddingStore;
 use serde_json::Value;
 use speaker_app::embed::{embed_file, eval_fbank};
-use speaker_app::models::{load_bundle, save_bundle, SpeakerModel, SpeakerModelConfig};
+use speaker_app::models::{SpeakerModel, REGISTRY};
 
 /// Runs the binary with `args` and extra environment variables; (success, stdout, stderr).
 pub fn speaker_app_env(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
@@ -58,21 +60,25 @@ pub fn write_wav(path: &Path, seconds: f64, voice: u32) {
 
 /// Saves a randomly initialised small ResNet as a bundle in `dir` with `extra` config fields.
 pub fn small_bundle(dir: &Path, extra: Value) {
-    let cfg = SpeakerModelConfig::small();
+    let cfg = REGISTRY.from_spec("small").unwrap();
     let varmap = VarMap::new();
     SpeakerModel::new(
         &cfg,
         VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
     )
     .unwrap();
-    save_bundle(dir, &cfg, &varmap, extra).unwrap();
+    let mut meta = serde_json::to_value(BundleMeta::new("speaker", cfg)).unwrap();
+    if let Value::Object(fields) = extra {
+        meta.as_object_mut().unwrap().extend(fields);
+    }
+    save_bundle(dir, &serde_json::from_value(meta).unwrap(), &varmap).unwrap();
 }
 
 /// The library's embedding of `path` with the bundle in `bundle`.
 pub fn library_embedding(bundle: &Path, path: &Path) -> Vec<f32> {
-    let (model, _, _) = load_bundle(bundle, &Device::Cpu).unwrap();
-    let fbank = eval_fbank(model.config()).unwrap();
-    embed_file(&model, &fbank, path, &Device::Cpu).unwrap()
+    let model = load_bundle(bundle, "speaker", &REGISTRY, &Device::Cpu, "test".into()).unwrap();
+    let fbank = eval_fbank(&model.net).unwrap();
+    embed_file(&model.net, &fbank, path, &Device::Cpu).unwrap()
 }
 
 /// Largest absolute difference.

@@ -10,7 +10,7 @@ mod fbank_cli;
 mod models_arch;
 mod models_fast_layers;
 mod models_parity;
+mod train_config;
 mod train_debian;
 mod train_run;
-mod train_units;
 mod verify_cli;

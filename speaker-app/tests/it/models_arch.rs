@@ -7,14 +7,13 @@
 //! README (ResNet34 6.63M, ECAPA c512 6.19M, c1024 14.65M).
 
 use anyhow::Result;
-use candle_core::{DType, Device, Tensor};
+use app_kit::Backbone;
+use candle_core::{DType, Device, ModuleT, Tensor};
 use candle_nn::{VarBuilder, VarMap};
-use speaker_app::models::{
-    trainable_parameter_count, trainable_vars, EcapaConfig, ResNetConfig, SpeakerModel,
-    SpeakerModelConfig, MODEL_NAMES,
-};
+use speaker_app::models::{tagged, EcapaConfig, ResNetConfig, SpeakerModel, MODEL_NAMES, REGISTRY};
+use train_kit::{trainable_parameter_count, trainable_vars};
 
-fn build(cfg: &SpeakerModelConfig) -> Result<(SpeakerModel, VarMap)> {
+fn build(cfg: &serde_json::Value) -> Result<(SpeakerModel, VarMap)> {
     let varmap = VarMap::new();
     let model = SpeakerModel::new(
         cfg,
@@ -39,12 +38,13 @@ fn reference_count(name: &str) -> usize {
 #[test]
 fn resnet34_has_wespeaker_parameter_count_and_shape() -> Result<()> {
     // make_speaker_parity.py: "resnet34": 6634336 (wespeaker README: 6.63M).
-    let (model, varmap) = build(&SpeakerModelConfig::by_name("resnet34")?)?;
+    let (model, varmap) = build(&REGISTRY.from_spec("resnet34")?)?;
     assert_eq!(trainable_parameter_count(&varmap), 6_634_336);
     assert_eq!(reference_count("resnet34"), 6_634_336);
     let out = model.forward_t(&feats(2, 64, 80)?, false)?;
     assert_eq!(out.dims(), &[2, 256]);
-    assert_eq!(model.config().embedding_dim(), 256);
+    assert_eq!(model.embedding_dim(), 256);
+    assert_eq!((model.feat_dim(), model.min_frames()), (80, 9));
     Ok(())
 }
 
@@ -52,13 +52,13 @@ fn resnet34_has_wespeaker_parameter_count_and_shape() -> Result<()> {
 fn ecapa_parameter_counts_match_the_reference() -> Result<()> {
     // make_speaker_parity.py: "ecapa_c512": 6190720, "ecapa_c1024": 14657088
     // (wespeaker README: 6.19M and 14.65M).
-    let (model, varmap) = build(&SpeakerModelConfig::by_name("ecapa-c512")?)?;
+    let (model, varmap) = build(&REGISTRY.from_spec("ecapa-c512")?)?;
     assert_eq!(trainable_parameter_count(&varmap), 6_190_720);
     assert_eq!(reference_count("ecapa_c512"), 6_190_720);
     let out = model.forward_t(&feats(2, 40, 80)?, false)?;
     assert_eq!(out.dims(), &[2, 192]);
 
-    let (_, varmap) = build(&SpeakerModelConfig::by_name("ecapa-c1024")?)?;
+    let (_, varmap) = build(&REGISTRY.from_spec("ecapa-c1024")?)?;
     assert_eq!(trainable_parameter_count(&varmap), 14_657_088);
     assert_eq!(reference_count("ecapa_c1024"), 14_657_088);
     Ok(())
@@ -66,7 +66,7 @@ fn ecapa_parameter_counts_match_the_reference() -> Result<()> {
 
 #[test]
 fn wespeaker_state_dict_names() -> Result<()> {
-    let (_, varmap) = build(&SpeakerModelConfig::by_name("resnet34")?)?;
+    let (_, varmap) = build(&REGISTRY.from_spec("resnet34")?)?;
     let names: Vec<String> = varmap.data().lock().unwrap().keys().cloned().collect();
     for want in [
         "conv1.weight",
@@ -84,7 +84,7 @@ fn wespeaker_state_dict_names() -> Result<()> {
     // 36 convs + 36 BNs × 4 + seg_1 × 2 (no num_batches_tracked, no projection head).
     assert_eq!(names.len(), 36 + 36 * 4 + 2);
 
-    let (_, varmap) = build(&SpeakerModelConfig::by_name("ecapa-c512")?)?;
+    let (_, varmap) = build(&REGISTRY.from_spec("ecapa-c512")?)?;
     let data = varmap.data().lock().unwrap();
     for (want, shape) in [
         ("layer1.conv.weight", vec![512, 80, 5]),
@@ -105,50 +105,49 @@ fn wespeaker_state_dict_names() -> Result<()> {
 
 #[test]
 fn configs_serialize_with_an_arch_tag_and_presets_resolve() -> Result<()> {
-    let cfg = SpeakerModelConfig::small();
-    let json = serde_json::to_value(&cfg)?;
+    let cfg = REGISTRY.from_spec("small").unwrap();
     assert_eq!(
-        json,
+        cfg,
         serde_json::json!({"arch": "resnet", "num_blocks": [1, 1, 1, 1], "m_channels": 8,
                            "feat_dim": 80, "embed_dim": 128})
     );
-    assert_eq!(serde_json::from_value::<SpeakerModelConfig>(json)?, cfg);
-    let ecapa = SpeakerModelConfig::Ecapa(EcapaConfig::c1024());
-    let json = serde_json::to_value(&ecapa)?;
-    assert_eq!(json["arch"], "ecapa");
-    assert_eq!(json["channels"], 1024);
-    assert_eq!(serde_json::from_value::<SpeakerModelConfig>(json)?, ecapa);
+    REGISTRY.check(&cfg)?;
+    let ecapa = tagged("ecapa", &EcapaConfig::c1024());
+    assert_eq!(ecapa["arch"], "ecapa");
+    assert_eq!(ecapa["channels"], 1024);
+    assert_eq!(ecapa, REGISTRY.from_spec("ecapa-c1024")?);
     let typo = serde_json::json!({"arch": "resnet", "num_blocks": [1, 1, 1, 1], "m_channel": 8,
                                   "feat_dim": 80, "embed_dim": 128});
-    assert!(serde_json::from_value::<SpeakerModelConfig>(typo).is_err());
+    let err = REGISTRY.check(&typo).unwrap_err().to_string();
+    assert!(err.contains("m_channel"), "{err}");
 
+    assert_eq!(
+        REGISTRY.preset_names(),
+        MODEL_NAMES
+            .map(|n| n)
+            .to_vec()
+            .iter()
+            .copied()
+            .filter(|n| *n != "ecapa-c512" && *n != "ecapa-c1024")
+            .chain(["ecapa-c512", "ecapa-c1024"])
+            .collect::<Vec<_>>()
+    );
     for name in MODEL_NAMES {
-        let cfg = SpeakerModelConfig::by_name(name)?;
-        assert_eq!(cfg.feat_dim(), 80, "{name}");
+        assert_eq!(REGISTRY.from_spec(name)?["feat_dim"], 80, "{name}");
     }
-    assert_eq!(
-        SpeakerModelConfig::by_name("resnet34")?.embedding_dim(),
-        256
-    );
-    assert_eq!(
-        SpeakerModelConfig::by_name("ecapa_c512")?.embedding_dim(),
-        192
-    );
-    assert_eq!(SpeakerModelConfig::by_name("small")?.embedding_dim(), 128);
-    let err = SpeakerModelConfig::by_name("resnet35").unwrap_err();
+    assert_eq!(REGISTRY.from_spec("resnet34")?["embed_dim"], 256);
+    assert_eq!(REGISTRY.from_spec("ecapa_c512")?["embed_dim"], 192);
+    assert_eq!(REGISTRY.from_spec("small")?["embed_dim"], 128);
+    let err = REGISTRY.from_spec("resnet35").unwrap_err();
     assert!(format!("{err}").contains("resnet34"), "{err}");
     Ok(())
 }
 
 #[test]
 fn bad_inputs_are_errors() -> Result<()> {
-    for cfg in [SpeakerModelConfig::small(), ecapa_mini()] {
+    for cfg in [REGISTRY.from_spec("small").unwrap(), ecapa_mini()] {
         let (model, _) = build(&cfg)?;
-        let arch = if matches!(cfg, SpeakerModelConfig::Ecapa(_)) {
-            "ecapa"
-        } else {
-            "resnet"
-        };
+        let arch = cfg["arch"].as_str().unwrap().to_string();
         assert!(model.forward_t(&feats(2, 20, 80)?, true).is_ok());
         let cases = [
             (feats(2, 20, 40)?, false, "(B, T, 80)"),
@@ -168,36 +167,42 @@ fn bad_inputs_are_errors() -> Result<()> {
         for (x, train, want) in cases {
             let err = model.forward_t(&x, train).expect_err("bad input");
             let msg = err.to_string();
-            assert!(msg.contains(want) && msg.contains(arch), "{msg}");
+            assert!(msg.contains(want) && msg.contains(&arch), "{msg}");
         }
     }
-    let bad = SpeakerModelConfig::ResNet(ResNetConfig {
-        feat_dim: 60,
-        ..ResNetConfig::small()
-    });
+    let bad = tagged(
+        "resnet",
+        &ResNetConfig {
+            feat_dim: 60,
+            ..ResNetConfig::small()
+        },
+    );
     assert!(build(&bad).is_err());
     Ok(())
 }
 
 /// A tiny ECAPA for fast CPU tests.
-fn ecapa_mini() -> SpeakerModelConfig {
-    SpeakerModelConfig::Ecapa(EcapaConfig {
-        channels: 16,
-        embed_dim: 8,
-        pool_channels: 24,
-        attention_dim: 8,
-        se_bottleneck: 8,
-        ..EcapaConfig::c512()
-    })
+fn ecapa_mini() -> serde_json::Value {
+    tagged(
+        "ecapa",
+        &EcapaConfig {
+            channels: 16,
+            embed_dim: 8,
+            pool_channels: 24,
+            attention_dim: 8,
+            se_bottleneck: 8,
+            ..EcapaConfig::c512()
+        },
+    )
 }
 
 #[test]
 fn every_trainable_variable_gets_a_gradient() -> Result<()> {
-    for cfg in [SpeakerModelConfig::small(), ecapa_mini()] {
+    for cfg in [REGISTRY.from_spec("small").unwrap(), ecapa_mini()] {
         let (model, varmap) = build(&cfg)?;
         let x = feats(4, 24, 80)?;
         let emb = model.forward_t(&x, true)?;
-        assert_eq!(emb.dims(), &[4, cfg.embedding_dim()]);
+        assert_eq!(emb.dims(), &[4, model.embedding_dim()]);
         let loss = emb.sqr()?.sum_all()?;
         let grads = loss.backward()?;
         let vars = trainable_vars(&varmap);
@@ -224,7 +229,7 @@ fn every_trainable_variable_gets_a_gradient() -> Result<()> {
 #[test]
 #[ignore = "timing only"]
 fn small_train_step_time() -> Result<()> {
-    let (model, varmap) = build(&SpeakerModelConfig::small())?;
+    let (model, varmap) = build(&REGISTRY.from_spec("small").unwrap())?;
     eprintln!("small: {} parameters", trainable_parameter_count(&varmap));
     let x = feats(32, 200, 80)?;
     for i in 0..4 {

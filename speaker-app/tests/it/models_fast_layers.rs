@@ -6,9 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use candle_core::{DType, Device, Result, Tensor};
+use candle_core::{DType, Device, ModuleT, Result, Tensor};
 use candle_nn::{VarBuilder, VarMap};
-use speaker_app::models::{EcapaConfig, SpeakerModel, SpeakerModelConfig};
+use speaker_app::models::{tagged, EcapaConfig, SpeakerModel, REGISTRY};
 use train_kit::conv::{with_implementation, Implementation};
 
 /// Largest `max |fast - candle| / max(|candle|, 1e-3)` allowed per tensor: in f64 the two differ
@@ -18,7 +18,7 @@ const REL_TOL: f64 = 1e-9;
 /// Output and every gradient of `sum(y * r)`, by name.
 fn run(
     choice: Implementation,
-    cfg: &SpeakerModelConfig,
+    cfg: &serde_json::Value,
     initial: &BTreeMap<String, Tensor>,
     x: &Tensor,
 ) -> Result<BTreeMap<String, Tensor>> {
@@ -49,7 +49,7 @@ fn run(
     })
 }
 
-fn compare(cfg: &SpeakerModelConfig, frames: usize) -> Result<()> {
+fn compare(cfg: &serde_json::Value, frames: usize) -> Result<()> {
     let varmap = VarMap::new();
     SpeakerModel::new(
         cfg,
@@ -62,7 +62,12 @@ fn compare(cfg: &SpeakerModelConfig, frames: usize) -> Result<()> {
         .iter()
         .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
         .collect::<Result<_>>()?;
-    let x = Tensor::randn(0f64, 1.0, (2, frames, cfg.feat_dim()), &Device::Cpu)?;
+    let x = Tensor::randn(
+        0f64,
+        1.0,
+        (2, frames, cfg["feat_dim"].as_u64().unwrap() as usize),
+        &Device::Cpu,
+    )?;
     let candle = run(Implementation::Candle, cfg, &initial, &x)?;
     let fast = run(Implementation::Fast, cfg, &initial, &x)?;
     assert_eq!(
@@ -88,7 +93,7 @@ fn compare(cfg: &SpeakerModelConfig, frames: usize) -> Result<()> {
 
 #[test]
 fn resnet_fast_layers_match_candle_on_odd_frame_counts() -> Result<()> {
-    let cfg = SpeakerModelConfig::by_name("small").expect("preset");
+    let cfg = REGISTRY.from_spec("small").expect("preset");
     for frames in [57, 99] {
         compare(&cfg, frames)?;
     }
@@ -97,16 +102,19 @@ fn resnet_fast_layers_match_candle_on_odd_frame_counts() -> Result<()> {
 
 #[test]
 fn ecapa_fast_layers_match_candle() -> Result<()> {
-    let cfg = SpeakerModelConfig::Ecapa(EcapaConfig {
-        channels: 32,
-        feat_dim: 20,
-        embed_dim: 16,
-        pool_channels: 48,
-        attention_dim: 8,
-        se_bottleneck: 8,
-        res2_scale: 4,
-        global_context: true,
-        emb_bn: false,
-    });
+    let cfg = tagged(
+        "ecapa",
+        &EcapaConfig {
+            channels: 32,
+            feat_dim: 20,
+            embed_dim: 16,
+            pool_channels: 48,
+            attention_dim: 8,
+            se_bottleneck: 8,
+            res2_scale: 4,
+            global_context: true,
+            emb_bn: false,
+        },
+    );
     compare(&cfg, 41)
 }

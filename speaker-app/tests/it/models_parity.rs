@@ -12,11 +12,16 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use candle_core::{Device, Tensor};
+use app_kit::bundle::{save_bundle, BundleMeta};
+use app_kit::model::load_bundle;
+use candle_core::{Device, ModuleT, Tensor};
 use candle_nn::VarMap;
-use speaker_app::models::{
-    load_bundle, save_bundle, EcapaConfig, ResNetConfig, SpeakerModel, SpeakerModelConfig,
-};
+use speaker_app::models::{tagged, EcapaConfig, ResNetConfig, SpeakerModel, REGISTRY};
+
+/// A wespeaker checkpoint loaded into the backbone `cfg` (app-kit's `--pth` path).
+fn from_pth(cfg: &serde_json::Value, path: &Path) -> Result<(Box<SpeakerModel>, VarMap)> {
+    app_kit::model::load_pth(path, cfg, &REGISTRY, &Device::Cpu)
+}
 
 /// Largest allowed |ours − reference| / max(1, |reference|).
 const TOLERANCE: f32 = 1e-4;
@@ -64,32 +69,38 @@ fn var(varmap: &VarMap, name: &str) -> Tensor {
 }
 
 /// The reduced ResNet of the fixture (same code path as ResNet34).
-fn resnet_tiny() -> SpeakerModelConfig {
-    SpeakerModelConfig::ResNet(ResNetConfig {
-        num_blocks: [3, 4, 6, 3],
-        m_channels: 4,
-        feat_dim: 80,
-        embed_dim: 32,
-    })
+fn resnet_tiny() -> serde_json::Value {
+    tagged(
+        "resnet",
+        &ResNetConfig {
+            num_blocks: [3, 4, 6, 3],
+            m_channels: 4,
+            feat_dim: 80,
+            embed_dim: 32,
+        },
+    )
 }
 
 /// The reduced ECAPA-TDNN of the fixture (same code path as ECAPA_TDNN_GLOB_c512).
-fn ecapa_tiny() -> SpeakerModelConfig {
-    SpeakerModelConfig::Ecapa(EcapaConfig {
-        channels: 32,
-        embed_dim: 24,
-        pool_channels: 48,
-        attention_dim: 16,
-        se_bottleneck: 16,
-        ..EcapaConfig::c512()
-    })
+fn ecapa_tiny() -> serde_json::Value {
+    tagged(
+        "ecapa",
+        &EcapaConfig {
+            channels: 32,
+            embed_dim: 24,
+            pool_channels: 48,
+            attention_dim: 16,
+            se_bottleneck: 16,
+            ..EcapaConfig::c512()
+        },
+    )
 }
 
 /// Eval, then train mode (on a fresh copy of the weights), against the reference; then the
 /// running statistics the train-mode forward left behind.
-fn check_model(cfg: &SpeakerModelConfig, pth: &str, prefix: &str, bns: &[&str]) -> Result<()> {
+fn check_model(cfg: &serde_json::Value, pth: &str, prefix: &str, bns: &[&str]) -> Result<()> {
     let feats = reference("feats")?;
-    let (model, _) = SpeakerModel::from_pth(cfg, &fixtures().join(pth), &Device::Cpu)?;
+    let (model, _) = from_pth(cfg, &fixtures().join(pth))?;
     let eval = model.forward_t(&feats, false)?;
     assert_close(
         &format!("{prefix} eval"),
@@ -97,7 +108,7 @@ fn check_model(cfg: &SpeakerModelConfig, pth: &str, prefix: &str, bns: &[&str]) 
         &reference(&format!("{prefix}.eval"))?,
     )?;
 
-    let (model, varmap) = SpeakerModel::from_pth(cfg, &fixtures().join(pth), &Device::Cpu)?;
+    let (model, varmap) = from_pth(cfg, &fixtures().join(pth))?;
     let train = model.forward_t(&feats, true)?;
     assert_close(
         &format!("{prefix} train"),
@@ -139,16 +150,13 @@ fn bundle_round_trip_keeps_outputs_and_extra_fields() -> Result<()> {
     let feats = reference("feats")?;
     let want = reference("ecapa.eval")?;
     let cfg = ecapa_tiny();
-    let (_, varmap) =
-        SpeakerModel::from_pth(&cfg, &fixtures().join("ecapa_tiny.pt"), &Device::Cpu)?;
+    let (_, varmap) = from_pth(&cfg, &fixtures().join("ecapa_tiny.pt"))?;
     let dir = tempfile::tempdir()?;
     let bundle = dir.path().join("bundle");
-    save_bundle(
-        &bundle,
-        &cfg,
-        &varmap,
-        serde_json::json!({"epoch": 3, "loss": "aam"}),
-    )?;
+    let mut meta = BundleMeta::new("speaker", cfg.clone());
+    meta.loss = Some("aam".into());
+    meta.extra.insert("epoch".into(), 3.into());
+    save_bundle(&bundle, &meta, &varmap)?;
 
     let config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(bundle.join("config.json"))?)?;
@@ -158,21 +166,31 @@ fn bundle_round_trip_keeps_outputs_and_extra_fields() -> Result<()> {
     assert_eq!(config["model"]["channels"], 32);
     assert_eq!(config["epoch"], 3);
 
-    let (model, loaded, extra) = load_bundle(&bundle, &Device::Cpu)?;
-    assert_eq!(model.config(), &cfg);
-    assert_eq!(extra, serde_json::json!({"epoch": 3, "loss": "aam"}));
-    assert_eq!(loaded.all_vars().len(), varmap.all_vars().len());
-    assert_close("ecapa from bundle", &model.forward_t(&feats, false)?, &want)?;
+    let loaded = load_bundle(&bundle, "speaker", &REGISTRY, &Device::Cpu, "t".into())?;
+    assert_eq!(loaded.config, cfg);
+    let meta = loaded.meta.as_ref().unwrap();
+    assert_eq!(
+        (meta.loss.as_deref(), &meta.extra["epoch"]),
+        (Some("aam"), &serde_json::json!(3))
+    );
+    assert_close(
+        "ecapa from bundle",
+        &loaded.net.forward_t(&feats, false)?,
+        &want,
+    )?;
     Ok(())
 }
 
 #[test]
 fn pth_with_wrong_shapes_is_an_error_naming_the_tensor() -> Result<()> {
-    let cfg = SpeakerModelConfig::ResNet(ResNetConfig {
-        m_channels: 8,
-        ..ResNetConfig::small()
-    });
-    let err = SpeakerModel::from_pth(&cfg, &fixtures().join("resnet_tiny.pt"), &Device::Cpu)
+    let cfg = tagged(
+        "resnet",
+        &ResNetConfig {
+            m_channels: 8,
+            ..ResNetConfig::small()
+        },
+    );
+    let err = from_pth(&cfg, &fixtures().join("resnet_tiny.pt"))
         .err()
         .unwrap_or_else(|| panic!("width 8 must not load width-4 weights"));
     let msg = format!("{err:#}");
@@ -181,13 +199,9 @@ fn pth_with_wrong_shapes_is_an_error_naming_the_tensor() -> Result<()> {
         "{msg}"
     );
 
-    let err = SpeakerModel::from_pth(
-        &ecapa_tiny(),
-        &fixtures().join("resnet_tiny.pt"),
-        &Device::Cpu,
-    )
-    .err()
-    .unwrap_or_else(|| panic!("a ResNet checkpoint has no ECAPA tensors"));
+    let err = from_pth(&ecapa_tiny(), &fixtures().join("resnet_tiny.pt"))
+        .err()
+        .unwrap_or_else(|| panic!("a ResNet checkpoint has no ECAPA tensors"));
     let msg = format!("{err:#}");
     assert!(
         msg.contains("resnet_tiny.pt") && msg.contains("no tensor") && msg.contains("ecapa"),
@@ -199,36 +213,21 @@ fn pth_with_wrong_shapes_is_an_error_naming_the_tensor() -> Result<()> {
 #[test]
 fn load_bundle_errors_name_the_file() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let err = load_bundle(dir.path(), &Device::Cpu)
-        .err()
-        .unwrap_or_else(|| panic!("empty dir"));
+    let load = || load_bundle(dir.path(), "speaker", &REGISTRY, &Device::Cpu, "t".into());
+    let err = load().err().unwrap_or_else(|| panic!("empty dir"));
     assert!(format!("{err:#}").contains("config.json"), "{err:#}");
 
     std::fs::write(
         dir.path().join("config.json"),
         r#"{"format": "something-else", "version": 1, "model": {}}"#,
     )?;
-    let err = load_bundle(dir.path(), &Device::Cpu)
-        .err()
-        .unwrap_or_else(|| panic!("wrong format"));
+    let err = load().err().unwrap_or_else(|| panic!("wrong format"));
     assert!(format!("{err:#}").contains("something-else"), "{err:#}");
 
-    let cfg = SpeakerModelConfig::small();
-    save_bundle(dir.path(), &cfg, &VarMap::new(), serde_json::Value::Null)?;
+    let cfg = REGISTRY.from_spec("small").unwrap();
+    save_bundle(dir.path(), &BundleMeta::new("speaker", cfg), &VarMap::new())?;
     // The weights file holds no tensors, so the model's variables are missing.
-    let err = load_bundle(dir.path(), &Device::Cpu)
-        .err()
-        .unwrap_or_else(|| panic!("missing tensors"));
+    let err = load().err().unwrap_or_else(|| panic!("missing tensors"));
     assert!(format!("{err:#}").contains("model.safetensors"), "{err:#}");
-
-    let err = save_bundle(
-        dir.path(),
-        &cfg,
-        &VarMap::new(),
-        serde_json::json!({"model": 1}),
-    )
-    .err()
-    .unwrap_or_else(|| panic!("reserved field"));
-    assert!(format!("{err:#}").contains("model"), "{err:#}");
     Ok(())
 }

@@ -4,14 +4,11 @@
 
 use std::path::Path;
 
-use candle_core::{DType, Device};
-use candle_nn::VarMap;
+use app_kit::task::{train, TrainOptions};
+use app_kit::{config_from_toml, TrainApp, VerificationTask};
+use candle_core::Device;
 use datasets::speech::debian::{discover_debian_voices, DEBIAN_PACKAGES, DEFAULT_DEBIAN_ROOT};
-use speaker_app::models::{SpeakerModel, SpeakerModelConfig};
-use speaker_app::train::data::load_corpus;
-use speaker_app::train::report::evaluate;
-use speaker_app::train::{train, Overrides, RunOptions, TrainConfig, DEMO_CONFIG};
-use train_kit::{derived_seed, seeded_var_builder};
+use speaker_app::train::{SpeakerApp, SpeakerConfig};
 
 fn debian_present() -> bool {
     match discover_debian_voices(Path::new(DEFAULT_DEBIAN_ROOT)) {
@@ -30,33 +27,29 @@ fn debian_present() -> bool {
 /// out (12 utterances each), and settings that suit 36 speakers and a few hundred steps: the
 /// uniform base measure at s = 16 (the unit base at s = 32 starves the target, p_y = 0 for the
 /// whole run), warm-up over a fifth of an epoch, the margin from the start, batch 16.
-fn debian_config(loss: &str, steps: u64, extra: &[&str]) -> TrainConfig {
+fn debian_config(loss: &str, steps: u64, extra: &[&str]) -> SpeakerConfig {
     let mut set = vec![
+        "data.source=\"debian\"".to_string(),
+        format!("loss.kind={loss:?}"),
         "data.min_seconds=0.3".to_string(),
         "data.chunk_seconds=1.5".to_string(),
-        "eval.held_out_speakers=10".to_string(),
-        "eval.utterances_per_speaker=12".to_string(),
+        "eval.heldout_identities=10".to_string(),
+        "eval.heldout_per_identity=12".to_string(),
         "eval.max_seconds=4.0".to_string(),
         "loss.s=16.0".to_string(),
         "loss.base=\"uniform\"".to_string(),
-        "optim.warmup_epochs=0.2".to_string(),
+        "schedule.warmup_epochs=0.2".to_string(),
         "train.batch_size=16".to_string(),
         "train.seed=1".to_string(),
         "train.progress_bar=false".to_string(),
         "train.log_every_steps=50".to_string(),
-        "train.checkpoint_every_steps=0".to_string(),
+        "checkpoint.every_steps=0".to_string(),
         "margin_schedule.increase_start_epoch=1.0".to_string(),
         "margin_schedule.fix_start_epoch=1.0".to_string(),
         format!("train.steps={steps}"),
     ];
     set.extend(extra.iter().map(|s| s.to_string()));
-    let o = Overrides {
-        data: Some("debian".into()),
-        loss: Some(loss.into()),
-        set: set.to_vec(),
-        ..Overrides::default()
-    };
-    TrainConfig::from_toml(DEMO_CONFIG, &o).unwrap()
+    config_from_toml::<SpeakerApp>(SpeakerApp::DEMO.0, "demo", &set).unwrap()
 }
 
 /// EER and minDCF of the trained model, and the EER of the weights it started from (the same
@@ -64,28 +57,22 @@ fn debian_config(loss: &str, steps: u64, extra: &[&str]) -> TrainConfig {
 fn train_and_compare(loss: &str, steps: u64, extra: &[&str]) -> (f64, f64, f64) {
     let cfg = debian_config(loss, steps, extra);
     let dir = tempfile::tempdir().unwrap();
-    let summary = train(
+    let untrained = VerificationTask::<SpeakerApp>::new(&cfg, &Device::Cpu)
+        .unwrap()
+        .heldout_report()
+        .unwrap()
+        .expect("held-out voices");
+    let outcome = train::<SpeakerApp>(
         &cfg,
-        &RunOptions {
+        &TrainOptions {
             out: dir.path().join("run"),
             resume: false,
+            device: Device::Cpu,
+            stop_after: None,
         },
     )
     .unwrap();
-    let trained = summary.eval.unwrap();
-    let vars = VarMap::new();
-    let untrained_model = SpeakerModel::new(
-        &SpeakerModelConfig::small(),
-        seeded_var_builder(
-            &vars,
-            derived_seed(cfg.train.seed, "backbone"),
-            DType::F32,
-            &Device::Cpu,
-        ),
-    )
-    .unwrap();
-    let held_out = load_corpus(&cfg).unwrap().held_out;
-    let untrained = evaluate(&untrained_model, &held_out, &cfg.eval, &Device::Cpu).unwrap();
+    let trained = outcome.heldout.unwrap();
     assert_eq!(
         untrained.metrics.n_target, trained.metrics.n_target,
         "same trials"

@@ -5,8 +5,22 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
+use app_kit::task::{train as train_app, TrainOptions, TrainOutcome};
+use app_kit::{config_from_toml, TrainApp};
 use candle_core::{Device, Tensor};
-use speaker_app::train::{train, Overrides, RunOptions, TrainConfig, DEMO_CONFIG};
+use speaker_app::train::{SpeakerApp, SpeakerConfig};
+
+fn train(cfg: &SpeakerConfig, out: &Path, resume: bool) -> anyhow::Result<TrainOutcome> {
+    train_app::<SpeakerApp>(
+        cfg,
+        &TrainOptions {
+            out: out.to_path_buf(),
+            resume,
+            device: Device::Cpu,
+            stop_after: None,
+        },
+    )
+}
 
 fn speaker_app(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_speaker-app"))
@@ -21,28 +35,25 @@ fn speaker_app(args: &[&str]) -> (bool, String, String) {
 }
 
 /// A run of 8 steps on 6 synthetic voices, checkpoints every 4, the margin rising during it.
-fn tiny_config() -> TrainConfig {
+fn tiny_config() -> SpeakerConfig {
     let set = [
-        "data.synthetic.train_speakers=6",
-        "data.synthetic.utterances_per_speaker=4",
+        "data.synthetic.identities=9",
+        "data.synthetic.utterances_per_identity=4",
         "data.num_workers=1",
-        "eval.held_out_speakers=3",
-        "eval.utterances_per_speaker=3",
+        "eval.heldout_identities=3",
+        "eval.heldout_per_identity=3",
         "train.steps=8",
         "train.batch_size=6",
-        "train.checkpoint_every_steps=4",
-        "train.keep_last=3",
+        "checkpoint.every_steps=4",
+        "checkpoint.keep_last=3",
         "train.log_every_steps=2",
         "train.progress_bar=false",
-        "optim.warmup_epochs=0.5",
+        "schedule.warmup_epochs=0.5",
         "margin_schedule.increase_start_epoch=1.5",
         "margin_schedule.fix_start_epoch=2.5",
     ];
-    let o = Overrides {
-        set: set.iter().map(|s| s.to_string()).collect(),
-        ..Overrides::default()
-    };
-    TrainConfig::from_toml(DEMO_CONFIG, &o).unwrap()
+    let set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+    config_from_toml::<SpeakerApp>(SpeakerApp::DEMO.0, "demo", &set).unwrap()
 }
 
 fn tensors(path: &Path) -> HashMap<String, Tensor> {
@@ -77,25 +88,22 @@ fn train_writes_report_plot_bundle_and_resumes_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let cfg = tiny_config();
-    let opts = RunOptions {
-        out: out.clone(),
-        resume: false,
-    };
-    let summary = train(&cfg, &opts).unwrap();
-    assert_eq!(summary.steps, 8);
+    let outcome = train(&cfg, &out, false).unwrap();
+    assert_eq!(outcome.fit.steps, 8);
     // 6 voices x 4 utterances / batch 6 = 4 steps per (wespeaker) epoch; 3 speeds = 18 classes.
-    assert_eq!(summary.steps_per_epoch, 4);
-    assert_eq!(summary.num_classes, 18);
+    assert_eq!(outcome.fit.resolved.steps_per_epoch, 4);
+    assert_eq!(outcome.num_classes, 18);
 
     // Artifacts.
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
-    let eer = report["held_out"]["metrics"]["eer"].as_f64().unwrap();
+    let eer = report["heldout"]["metrics"]["eer"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&eer));
-    assert_eq!(report["held_out"]["speakers"], 3);
-    assert_eq!(report["held_out"]["utterances"], 9);
-    assert_eq!(report["held_out"]["metrics"]["n_target"], 9);
-    assert_eq!(report["held_out"]["metrics"]["n_nontarget"], 27);
+    assert_eq!(report["heldout"]["identities"], 3);
+    assert_eq!(report["heldout"]["items"], 9);
+    assert_eq!(report["heldout"]["metrics"]["n_target"], 9);
+    assert_eq!(report["heldout"]["metrics"]["n_nontarget"], 27);
+    assert_eq!(report["num_classes"], 18);
     let bundle: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("model/config.json")).unwrap())
             .unwrap();
@@ -115,10 +123,10 @@ fn train_writes_report_plot_bundle_and_resumes_exactly() {
             t["far"].as_f64().unwrap()
         })
         .collect();
-    assert_eq!(fars, vec![1e-3, 1e-2, 1e-1]);
+    assert_eq!(fars, vec![1e-4, 1e-3, 1e-2, 1e-1]);
     assert!(out.join("model/model.safetensors").is_file());
     assert!(out.join("config.toml").is_file());
-    if report["det_plot"] == "det.png" {
+    if report["heldout"]["plots"]["det"] == "det.png" {
         let png = std::fs::read(out.join("det.png")).unwrap();
         assert_eq!(&png[1..4], b"PNG");
     }
@@ -140,15 +148,8 @@ fn train_writes_report_plot_bundle_and_resumes_exactly() {
     let straight = dir.path().join("straight");
     std::fs::rename(&last, &straight).unwrap();
     assert!(ckpts.join("step-00000004").is_dir());
-    let resumed = train(
-        &cfg,
-        &RunOptions {
-            out: out.clone(),
-            resume: true,
-        },
-    )
-    .unwrap();
-    assert_eq!(resumed.steps, 8);
+    let resumed = train(&cfg, &out, true).unwrap();
+    assert_eq!((resumed.fit.steps, resumed.fit.resumed_from), (8, Some(4)));
     for file in [
         "model.safetensors",
         "head.safetensors",
@@ -165,9 +166,9 @@ fn train_writes_report_plot_bundle_and_resumes_exactly() {
     );
 
     // Without --resume an existing run is not overwritten.
-    let err = format!("{:#}", train(&cfg, &opts).unwrap_err());
+    let err = format!("{:#}", train(&cfg, &out, false).err().unwrap());
     assert!(
-        err.contains("already has checkpoints") && err.contains("--resume"),
+        err.contains("already holds checkpoints") && err.contains("--resume"),
         "{err}"
     );
 }
@@ -183,7 +184,16 @@ fn train_cli_rejects_bad_invocations_clearly() {
 
     let (ok, _, err) = speaker_app(&["train", "--set", "optim.final_lr=1.0", "--out", out]);
     assert!(!ok);
-    assert!(err.contains("optim.final_lr = 1"), "{err}");
+    assert!(
+        err.contains("optim.final_lr: renamed to schedule.end_lr"),
+        "{err}"
+    );
+    let (ok, _, err) = speaker_app(&["train", "--set", "schedule.end_lr=1.0", "--out", out]);
+    assert!(!ok);
+    assert!(
+        err.contains("schedule.end_lr: 1: must be in (0, optim.lr = 0.1]"),
+        "{err}"
+    );
 
     let missing = dir.path().join("no-such-corpus");
     let (ok, _, err) = speaker_app(&["train", "--data", missing.to_str().unwrap(), "--out", out]);
@@ -196,7 +206,9 @@ fn train_cli_rejects_bad_invocations_clearly() {
     let cfg = dir.path().join("bad.toml");
     std::fs::write(
         &cfg,
-        DEMO_CONFIG.replace("[train]", "[train]\nbatch_sise = 3"),
+        SpeakerApp::DEMO
+            .0
+            .replace("[train]", "[train]\nbatch_sise = 3"),
     )
     .unwrap();
     let (ok, _, err) = speaker_app(&["train", "--config", cfg.to_str().unwrap(), "--out", out]);
@@ -208,7 +220,10 @@ fn train_cli_rejects_bad_invocations_clearly() {
 
     let (ok, _, err) = speaker_app(&["train", "--resume", "--out", out]);
     assert!(!ok);
-    assert!(err.contains("no checkpoint"), "{err}");
+    assert!(
+        err.contains("config.toml") && err.contains("a run folder?"),
+        "{err}"
+    );
 
     let (ok, stdout, _) = speaker_app(&["train", "--help"]);
     assert!(ok);
@@ -226,14 +241,7 @@ fn softmax_on_a_config_with_a_margin_schedule_trains() {
     cfg.loss.kind = alpha_loss::LossKind::Softmax;
     assert!(cfg.margin_schedule.is_some());
     let dir = tempfile::tempdir().unwrap();
-    let summary = train(
-        &cfg,
-        &RunOptions {
-            out: dir.path().join("run"),
-            resume: false,
-        },
-    )
-    .expect("softmax trains");
-    let eer = summary.eval.expect("held-out evaluation").metrics.eer;
+    let outcome = train(&cfg, &dir.path().join("run"), false).expect("softmax trains");
+    let eer = outcome.heldout.expect("held-out evaluation").metrics.eer;
     assert!((0.0..=1.0).contains(&eer), "EER {eer}");
 }

@@ -41,8 +41,9 @@ fn verify_uses_bundle_thresholds_and_explicit_threshold() {
         bundle.to_str().unwrap(),
     );
 
-    // Default FAR 1e-2: threshold -1, always accepted.
-    let (ok, stdout, stderr) = speaker_app(&["verify", sa, sb, "--model", sm, "--json"]);
+    // FAR 1e-2: threshold -1, always accepted.
+    let (ok, stdout, stderr) =
+        speaker_app(&["verify", sa, sb, "--model", sm, "--far", "1e-2", "--json"]);
     assert!(ok, "stderr: {stderr}");
     let v: Value = serde_json::from_str(stdout.trim()).unwrap();
     assert!(
@@ -51,15 +52,14 @@ fn verify_uses_bundle_thresholds_and_explicit_threshold() {
     );
     assert_eq!(v["threshold"], -1.0);
     assert_eq!(v["far"], 1e-2);
-    assert_eq!(v["same_speaker"], true);
+    assert_eq!(v["same"], true);
 
-    // FAR 1e-3: threshold 0.999 rejects the pair.
-    let (ok, stdout, _) =
-        speaker_app(&["verify", sa, sb, "--model", sm, "--far", "1e-3", "--json"]);
+    // The default FAR 1e-3 (both apps): threshold 0.999 rejects the pair.
+    let (ok, stdout, _) = speaker_app(&["verify", sa, sb, "--model", sm, "--json"]);
     assert!(ok);
     let v: Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(v["threshold"], 0.999);
-    assert_eq!(v["same_speaker"], false);
+    assert_eq!(v["same"], false);
 
     // The same file twice scores 1 and passes the strict threshold.
     let (ok, stdout, _) =
@@ -67,7 +67,7 @@ fn verify_uses_bundle_thresholds_and_explicit_threshold() {
     assert!(ok);
     let v: Value = serde_json::from_str(stdout.trim()).unwrap();
     assert!((v["score"].as_f64().unwrap() - 1.0).abs() < 1e-6, "{v}");
-    assert_eq!(v["same_speaker"], true);
+    assert_eq!(v["same"], true);
 
     // An explicit threshold wins; text output names the decision.
     let (ok, stdout, _) = speaker_app(&["verify", sa, sb, "--model", sm, "--threshold", "1.5"]);
@@ -80,6 +80,13 @@ fn verify_uses_bundle_thresholds_and_explicit_threshold() {
     assert!(!ok);
     assert!(stderr.contains("no threshold for FAR 1e-4"), "{stderr}");
     assert!(stderr.contains("1e-3, 1e-2"), "{stderr}");
+    // A NaN threshold is refused.
+    let (ok, _, stderr) = speaker_app(&["verify", sa, sb, "--model", sm, "--threshold", "NaN"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("--threshold NaN: must be a finite number"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -92,10 +99,10 @@ fn verify_without_any_threshold_is_a_clear_error() {
     let sa = a.to_str().unwrap();
     let (ok, _, stderr) = speaker_app(&["verify", sa, sa, "--model", bundle.to_str().unwrap()]);
     assert!(!ok);
-    assert!(stderr.contains("no \"thresholds\""), "{stderr}");
+    assert!(stderr.contains("no `thresholds`"), "{stderr}");
     assert!(stderr.contains("--threshold"), "{stderr}");
 
     let (ok, _, stderr) = speaker_app(&["verify", sa, sa]);
     assert!(!ok);
-    assert!(stderr.contains("no model"), "{stderr}");
+    assert!(stderr.contains("give a model"), "{stderr}");
 }

@@ -18,17 +18,26 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckpointConfig {
-    /// Write a checkpoint every this many completed steps (0: never, except when asked).
+    /// Write a checkpoint every this many completed steps (0: none but the final one of a run).
+    #[serde(default = "default_every")]
     pub every_steps: u64,
     /// How many of the most recent checkpoints to keep (at least 1).
+    #[serde(default = "default_keep")]
     pub keep_last: usize,
+}
+
+fn default_every() -> u64 {
+    1000
+}
+fn default_keep() -> usize {
+    3
 }
 
 impl Default for CheckpointConfig {
     fn default() -> Self {
         Self {
-            every_steps: 1000,
-            keep_last: 3,
+            every_steps: default_every(),
+            keep_last: default_keep(),
         }
     }
 }

@@ -1,54 +1,20 @@
-//! Where a face model comes from, for every command that runs one: a model folder
-//! (`--model DIR`, as `face-app train` writes), a Hugging Face Hub repository holding such a
-//! folder (`--hub owner/name[@revision]`, resolved through the local Hub cache), or an
-//! arcface_torch `backbone.pth` (`--pth FILE --backbone r50`).
+//! The Hugging Face Hub as both apps use it: a repository holding a model bundle
+//! (`config.json` + `model.safetensors`), resolved through the local Hub cache (the hub's own
+//! layout, `models--owner--name/{blobs,snapshots,refs}`).
 //!
-//! Hub lookups use the cache folder of `--cache-dir`, else `HF_HUB_CACHE`, else `$HF_HOME/hub`
-//! (hf-hub's order). With `--offline` or `HF_HUB_OFFLINE=1` nothing is downloaded and a file
-//! missing from the cache is an error naming the file, the repository and the cache folder.
+//! The cache folder is `--cache-dir`, else `HF_HUB_CACHE`, else `$HF_HOME/hub` (hf-hub's
+//! order). With `--offline` or `HF_HUB_OFFLINE=1` nothing is downloaded, and a file missing
+//! from the cache is an error naming the file, the repository and the cache folder.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
-use candle_core::{DType, Device};
-use candle_nn::VarBuilder;
 use clap::Args;
 
-use crate::bundle::{load_bundle, FaceModel, FaceModelConfig, CONFIG_FILE, WEIGHTS_FILE};
+use crate::bundle::{CONFIG_FILE, WEIGHTS_FILE};
 
-/// The model options shared by `embed`, `verify`, `eval` and `eval-ijb`.
-#[derive(Debug, Clone, Args)]
-pub struct ModelArgs {
-    /// Which model.
-    #[command(flatten)]
-    pub source: SourceArgs,
-    /// Backbone of `--pth`: r18, r34, r50, r100, small, mbf, mbf-large, or a JSON file holding
-    /// a model config (the `model` object of a bundle's config.json).
-    #[arg(long, value_name = "NAME|FILE", requires = "pth")]
-    pub backbone: Option<String>,
-    /// Hub cache options for `--hub`.
-    #[command(flatten)]
-    pub hub: HubOptions,
-}
-
-/// Exactly one model source.
-#[derive(Debug, Clone, Args)]
-#[group(required = true, multiple = false)]
-pub struct SourceArgs {
-    /// Model folder holding `config.json` and `model.safetensors` (as `face-app train` writes).
-    #[arg(long, value_name = "DIR")]
-    pub model: Option<PathBuf>,
-    /// Hugging Face Hub repository holding a model folder, `owner/name` or `owner/name@revision`;
-    /// read from the local Hub cache, downloaded only when missing and not offline.
-    #[arg(long, value_name = "REPO_ID[@REVISION]")]
-    pub hub: Option<String>,
-    /// arcface_torch `backbone.pth` (a pickled state_dict); needs `--backbone`.
-    #[arg(long, value_name = "FILE")]
-    pub pth: Option<PathBuf>,
-}
-
-/// Options of the Hub cache, used by `--hub` and `face-app download`.
+/// Options of the Hub cache, used by `--hub` and `download`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct HubOptions {
     /// Hugging Face Hub cache folder (default: `HF_HUB_CACHE`, else `$HF_HOME/hub`, else
@@ -166,7 +132,8 @@ fn cache_miss_detail(cache: &Path, repo: &HubRepo, file: &str) -> String {
 
 /// Fetches the model folder of `repo` (`config.json` and `model.safetensors`) into the Hub
 /// cache, or only finds it there when offline, and returns the snapshot folder holding both.
-pub fn fetch_hub_bundle(repo: &HubRepo, options: &HubOptions) -> Result<PathBuf> {
+/// `app` names the binary in the hint of a cache miss (`face-app download ...`).
+pub fn fetch_hub_bundle(repo: &HubRepo, options: &HubOptions, app: &str) -> Result<PathBuf> {
     let cache = options.cache_dir();
     let offline = options.is_offline();
     let client = hf_hub::HFClient::builder()
@@ -194,7 +161,7 @@ pub fn fetch_hub_bundle(repo: &HubRepo, options: &HubOptions) -> Result<PathBuf>
                 };
                 bail!(
                     "{file} of Hub repository {repo} is not in the Hugging Face cache {} ({}), \
-                     and {how}; run `face-app download {}` with network access, or point \
+                     and {how}; run `{app} download {}` with network access, or point \
                      --cache-dir / HF_HUB_CACHE at a cache that has it",
                     cache.display(),
                     cache_miss_detail(&cache, repo, file),
@@ -220,95 +187,4 @@ pub fn fetch_hub_bundle(repo: &HubRepo, options: &HubOptions) -> Result<PathBuf>
         }
     }
     folder.context("no file was resolved")
-}
-
-/// A model ready to embed: the backbone, the extra fields of its `config.json` (empty for a
-/// `.pth`) and a description of where it came from.
-pub struct ResolvedModel {
-    /// The backbone, in eval mode when called with `train = false`.
-    pub model: FaceModel,
-    /// Trainer-recorded fields of `config.json` (e.g. `thresholds`).
-    pub extra: serde_json::Map<String, serde_json::Value>,
-    /// `--model DIR`, `--hub owner/name@rev (DIR)` or `--pth FILE`, for messages and reports.
-    pub origin: String,
-}
-
-/// The backbone config `--backbone` names: a preset name or a JSON file.
-pub fn backbone_config(spec: &str) -> Result<FaceModelConfig> {
-    let path = Path::new(spec);
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-        || path.is_file()
-    {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading backbone config {}", path.display()))?;
-        return serde_json::from_str(&text).with_context(|| {
-            format!(
-                "{}: not a backbone config (expected e.g. {{\"arch\": \"iresnet\", \"layers\": \
-                 [3, 4, 14, 3], \"base_width\": 64, \"embedding_dim\": 512, \"dropout\": 0.0}})",
-                path.display()
-            )
-        });
-    }
-    FaceModelConfig::by_name(spec)
-}
-
-impl ModelArgs {
-    /// Loads the chosen model on `device`.
-    pub fn load(&self, device: &Device) -> Result<ResolvedModel> {
-        let source = &self.source;
-        if let Some(dir) = &source.model {
-            let bundle = load_bundle(dir, device)?;
-            return Ok(ResolvedModel {
-                model: bundle.model,
-                extra: bundle.extra,
-                origin: format!("--model {}", dir.display()),
-            });
-        }
-        if let Some(spec) = &source.hub {
-            let repo: HubRepo = spec.parse()?;
-            let dir = fetch_hub_bundle(&repo, &self.hub)?;
-            let bundle = load_bundle(&dir, device)
-                .with_context(|| format!("loading Hub repository {repo}"))?;
-            return Ok(ResolvedModel {
-                model: bundle.model,
-                extra: bundle.extra,
-                origin: format!("--hub {repo} ({})", dir.display()),
-            });
-        }
-        if let Some(file) = &source.pth {
-            let Some(spec) = &self.backbone else {
-                bail!(
-                    "--pth {} needs --backbone (one of {}, or a JSON config file)",
-                    file.display(),
-                    FaceModelConfig::NAMES.join(", ")
-                );
-            };
-            let cfg = backbone_config(spec)?;
-            if !file.is_file() {
-                bail!("{}: no such file", file.display());
-            }
-            let model = VarBuilder::from_pth(file, DType::F32, device)
-                .and_then(|vb| FaceModel::new(&cfg, vb))
-                .with_context(|| {
-                    format!(
-                        "loading {} as a {spec} backbone (an arcface_torch state_dict)",
-                        file.display()
-                    )
-                })?;
-            return Ok(ResolvedModel {
-                model,
-                extra: serde_json::Map::new(),
-                origin: format!("--pth {} ({spec})", file.display()),
-            });
-        }
-        bail!("give a model: --model DIR, --hub REPO_ID or --pth FILE --backbone NAME")
-    }
-}
-
-/// The device commands run on: the first CUDA GPU when built with `cuda` and one is present,
-/// else the CPU.
-pub fn default_device() -> Result<Device> {
-    Device::cuda_if_available(0).context("opening the GPU")
 }

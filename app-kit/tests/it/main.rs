@@ -1,0 +1,5 @@
+//! Integration tests of app-kit: the shared run config, bundles, registries and flags.
+
+mod bundle;
+mod config;
+mod flags;

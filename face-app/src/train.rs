@@ -1,0 +1,264 @@
+//! `face-app train`: faces as app-kit's [`TrainApp`]. The run itself (loop, checkpoints, resume,
+//! A3M-I, margin schedule, bundle, held-out report) is app-kit's and train-kit's; this module
+//! adds the face parts: `[data]` (`synthetic`, `orl` or a path, opened by
+//! [`datasets::face::open`]), the training pipeline (flip), eval-mode embeddings with flip TTA
+//! for class means and the held-out identities, and `.bin` validation sets (`[eval] val_bins`).
+
+use std::path::PathBuf;
+
+use alpha_loss::ClassMeans;
+use anyhow::{bail, Context, Result};
+use app_kit::{AppConfig, AppSection, Backbone, OpenedData, Registry, TrainApp};
+use candle_core::{Device, Tensor};
+use datasets::face::{FaceImages, FacePipeline, FaceSource, IdentitySubset, SyntheticConfig};
+use datasets::split::HeldoutSpec;
+use eval_kit::HeldoutEmbeddings;
+use serde::{Deserialize, Serialize};
+
+use crate::embed::{embed_items, EmbedOptions};
+use crate::valbin::{open_sets, validate, ValSet};
+
+/// The run config of `face-app train`.
+pub type FaceConfig = AppConfig<FaceApp>;
+
+/// Face-app's own `[data]` keys.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FaceData {
+    /// `[data.synthetic]`: the generated faces (`data.source = "synthetic"`).
+    #[serde(default)]
+    pub synthetic: SyntheticSettings,
+}
+
+/// `[data.synthetic]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyntheticSettings {
+    /// All identities, the held-out ones (the last `eval.heldout_identities`) included.
+    pub identities: usize,
+    /// Images per identity.
+    pub images_per_identity: usize,
+    /// Seed of the faces (independent of the training seed).
+    #[serde(default)]
+    pub seed: u64,
+}
+
+impl Default for SyntheticSettings {
+    fn default() -> Self {
+        Self {
+            identities: 100,
+            images_per_identity: 20,
+            seed: 0,
+        }
+    }
+}
+
+impl AppSection for FaceData {
+    fn validate(&self) -> Result<()> {
+        let s = &self.synthetic;
+        if s.identities < 2 || s.images_per_identity < 2 {
+            bail!(
+                "data.synthetic: identities ({}) and images_per_identity ({}) must be at least 2",
+                s.identities,
+                s.images_per_identity
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Face-app's own `[eval]` keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaceEval {
+    /// insightface validation sets (`lfw.bin`, ...): 10-fold accuracy with flip TTA.
+    #[serde(default)]
+    pub val_bins: Vec<PathBuf>,
+    /// Validate every this many steps (0: only at the end).
+    #[serde(default)]
+    pub val_every_steps: u64,
+    /// Add the mirrored image's embedding (insightface's evaluation).
+    #[serde(default = "yes")]
+    pub flip_tta: bool,
+    /// Images per forward pass when embedding.
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_batch() -> usize {
+    64
+}
+
+impl Default for FaceEval {
+    fn default() -> Self {
+        Self {
+            val_bins: Vec::new(),
+            val_every_steps: 0,
+            flip_tta: true,
+            batch_size: default_batch(),
+        }
+    }
+}
+
+impl AppSection for FaceEval {
+    fn validate(&self) -> Result<()> {
+        if self.batch_size == 0 {
+            bail!("eval.batch_size = 0: must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// The training images and the validation sets of a run.
+pub struct FaceTrainSet {
+    images: IdentitySubset,
+    val_sets: Vec<ValSet>,
+}
+
+/// Faces, for app-kit.
+pub struct FaceApp;
+
+fn options(cfg: &FaceConfig, flip_tta: bool) -> EmbedOptions {
+    EmbedOptions {
+        batch_size: cfg.eval.app.batch_size,
+        flip_tta,
+    }
+}
+
+impl TrainApp for FaceApp {
+    const NAME: &'static str = "face";
+    const DEMO: (&'static str, &'static str) = (
+        include_str!("../configs/demo_synthetic.toml"),
+        "the built-in demo config (face-app/configs/demo_synthetic.toml)",
+    );
+    type Data = FaceData;
+    type Eval = FaceEval;
+    type Net = dyn Backbone;
+    type TrainSet = FaceTrainSet;
+    type Source = FaceSource<IdentitySubset>;
+    type Heldout = IdentitySubset;
+
+    fn registry() -> &'static Registry<dyn Backbone> {
+        &crate::models::REGISTRY
+    }
+
+    fn open_data(cfg: &FaceConfig) -> Result<OpenedData<Self>> {
+        let s = cfg.data.app.synthetic;
+        let synthetic = SyntheticConfig {
+            identities: s.identities,
+            images_per_identity: s.images_per_identity,
+            size: 112,
+            seed: s.seed,
+        };
+        let heldout = HeldoutSpec {
+            identities: cfg.eval.heldout_identities,
+            per_identity: cfg.eval.heldout_per_identity,
+            seed: cfg.train.seed,
+        };
+        let data = datasets::face::open(&cfg.data.source, synthetic, heldout)
+            .with_context(|| format!("data.source = {:?}", cfg.data.source))?;
+        let val_sets = open_sets(&cfg.eval.app.val_bins).context("eval.val_bins")?;
+        Ok(OpenedData {
+            heldout_counts: data
+                .heldout
+                .as_ref()
+                .map(|h| h.counts())
+                .unwrap_or_default(),
+            num_classes: data.train.num_identities(),
+            epoch_items: data.train.len(),
+            description: data.description,
+            heldout: data.heldout,
+            train: FaceTrainSet {
+                images: data.train,
+                val_sets,
+            },
+        })
+    }
+
+    fn source(train: &FaceTrainSet, _cfg: &FaceConfig) -> Result<Self::Source> {
+        Ok(FaceSource::new(train.images.clone(), FacePipeline::train()))
+    }
+
+    fn class_means(
+        net: &dyn Backbone,
+        train: &FaceTrainSet,
+        cfg: &FaceConfig,
+        per_class: usize,
+        _salt: u64,
+        device: &Device,
+    ) -> Result<Tensor> {
+        let images = &train.images;
+        let classes = images.num_identities();
+        let mut taken = vec![0usize; classes];
+        let chosen: Vec<usize> = (0..images.len())
+            .filter(|&i| {
+                let c = images.label(i) as usize;
+                let keep = taken[c] < per_class;
+                taken[c] += usize::from(keep);
+                keep
+            })
+            .collect();
+        let (rows, done, _skipped) =
+            embed_items(net, images, &chosen, options(cfg, false), device)?;
+        let dim = net.embedding_dim();
+        let mut means = ClassMeans::new(classes, dim);
+        for (row, &i) in rows.chunks(dim).zip(&done) {
+            means.add(images.label(i) as usize, row)?;
+        }
+        Ok(means.finish(device)?)
+    }
+
+    fn embed_heldout(
+        net: &dyn Backbone,
+        heldout: &IdentitySubset,
+        cfg: &FaceConfig,
+        device: &Device,
+    ) -> Result<HeldoutEmbeddings> {
+        let all: Vec<usize> = (0..heldout.len()).collect();
+        let (rows, done, skipped) = embed_items(
+            net,
+            heldout,
+            &all,
+            options(cfg, cfg.eval.app.flip_tta),
+            device,
+        )?;
+        let mut emb = HeldoutEmbeddings::new(net.embedding_dim());
+        let labels: Vec<u32> = done.iter().map(|&i| heldout.label(i)).collect();
+        emb.extend_normalized(&rows, &labels)?;
+        emb.skipped = skipped;
+        Ok(emb)
+    }
+
+    fn validate_during(
+        net: &dyn Backbone,
+        train: &FaceTrainSet,
+        cfg: &FaceConfig,
+        steps_done: u64,
+        device: &Device,
+    ) -> Result<serde_json::Map<String, serde_json::Value>> {
+        let every = cfg.eval.app.val_every_steps;
+        let mut fields = serde_json::Map::new();
+        if every > 0 && steps_done.is_multiple_of(every) {
+            for set in &train.val_sets {
+                let r = validate(net, set, options(cfg, cfg.eval.app.flip_tta), device)?;
+                fields.insert(format!("val_{}", r.name), r.accuracy.into());
+            }
+        }
+        Ok(fields)
+    }
+
+    fn validate_final(
+        net: &dyn Backbone,
+        train: &FaceTrainSet,
+        cfg: &FaceConfig,
+        device: &Device,
+    ) -> Result<serde_json::Value> {
+        let results = train
+            .val_sets
+            .iter()
+            .map(|set| validate(net, set, options(cfg, cfg.eval.app.flip_tta), device))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(serde_json::to_value(results)?)
+    }
+}
