@@ -101,16 +101,8 @@ impl BundleMeta {
 
 /// Refuses any non-finite tensor of `varmap`, naming it and `what` is being done.
 fn check_finite(varmap: &VarMap, what: &str) -> Result<()> {
-    let data = varmap
-        .data()
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let mut names: Vec<&String> = data.keys().collect();
-    names.sort();
-    for name in names {
-        if !train_kit::finite::all_finite(data[name].as_tensor())? {
-            bail!("{what}: tensor {name} contains NaN or Inf (the training run diverged; lower the learning rate)");
-        }
+    if let Some(name) = train_kit::first_non_finite(varmap)? {
+        bail!("{what}: tensor {name} contains NaN or Inf (the training run diverged; lower the learning rate)");
     }
     Ok(())
 }

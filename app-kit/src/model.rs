@@ -161,36 +161,27 @@ pub fn load_pth<M: ?Sized>(
     let tensors = read_state_dict(path)?;
     let varmap = VarMap::new();
     let net = registry.build(config, VarBuilder::from_varmap(&varmap, DType::F32, device))?;
-    {
-        let vars = varmap
-            .data()
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut names: Vec<&String> = vars.keys().collect();
-        names.sort();
-        for name in names {
-            let var = &vars[name];
-            let t = tensors.get(name.as_str()).with_context(|| {
-                format!(
-                    "{}: no tensor {name:?} for the {} backbone",
-                    path.display(),
-                    config["arch"].as_str().unwrap_or("chosen")
-                )
-            })?;
-            if t.dims() != var.dims() {
-                bail!(
-                    "{}: tensor {name:?} has shape {:?}, the backbone expects {:?}",
-                    path.display(),
-                    t.dims(),
-                    var.dims()
-                );
-            }
-            var.set(&t.to_dtype(DType::F32)?.to_device(device)?)
-                .with_context(|| format!("{}: setting {name:?}", path.display()))?;
-            if !train_kit::finite::all_finite(var.as_tensor())? {
-                bail!("{}: tensor {name:?} contains NaN or Inf", path.display());
-            }
+    for (name, var) in train_kit::sorted_vars(&varmap) {
+        let t = tensors.get(name.as_str()).with_context(|| {
+            format!(
+                "{}: no tensor {name:?} for the {} backbone",
+                path.display(),
+                config["arch"].as_str().unwrap_or("chosen")
+            )
+        })?;
+        if t.dims() != var.dims() {
+            bail!(
+                "{}: tensor {name:?} has shape {:?}, the backbone expects {:?}",
+                path.display(),
+                t.dims(),
+                var.dims()
+            );
         }
+        var.set(&t.to_dtype(DType::F32)?.to_device(device)?)
+            .with_context(|| format!("{}: setting {name:?}", path.display()))?;
+    }
+    if let Some(name) = train_kit::first_non_finite(&varmap)? {
+        bail!("{}: tensor {name:?} contains NaN or Inf", path.display());
     }
     Ok((net, varmap))
 }

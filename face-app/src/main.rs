@@ -6,20 +6,14 @@ mod cmd;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Subcommand;
 
-/// Face verification with α-divergence losses.
-#[derive(Debug, Parser)]
-#[command(name = "face-app", version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
+/// The subcommands of `face-app`.
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Inspect face data or pack an image folder into RecordIO.
-    Data(cmd::data::DataArgs),
+    #[command(subcommand)]
+    Data(cmd::data::DataCommand),
     /// Train a face model (default: a small demo on synthetic faces with Q-Margin).
     Train(cmd::train::TrainCmd),
     /// Embed images, folders or image lists into an eval-kit embedding store (flip TTA).
@@ -35,22 +29,19 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    train_kit::alloc::tune_glibc_malloc();
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Data(args) => cmd::data::run(args),
-        Command::Train(args) => cmd::train::run(args),
-        Command::Embed(args) => cmd::embed::run(args),
-        Command::Verify(args) => cmd::verify::run(args),
-        Command::Eval(args) => cmd::eval::run(args),
-        Command::EvalIjb(args) => cmd::eval_ijb::run(args),
-        Command::Download(args) => cmd::download::run(args),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    let about = "Face verification with α-divergence losses.";
+    app_kit::cli::main(
+        "face-app",
+        about,
+        env!("CARGO_PKG_VERSION"),
+        |command| match command {
+            Command::Data(args) => cmd::data::run(args),
+            Command::Train(args) => cmd::train::run(args),
+            Command::Embed(args) => cmd::embed::run(args),
+            Command::Verify(args) => cmd::verify::run(args),
+            Command::Eval(args) => cmd::eval::run(args),
+            Command::EvalIjb(args) => cmd::eval_ijb::run(args),
+            Command::Download(args) => cmd::download::run(args),
+        },
+    )
 }

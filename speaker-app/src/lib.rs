@@ -5,8 +5,10 @@
 //!   CPU ResNet) and their registry.
 //! * [`embed`]: whole-utterance embeddings for evaluation (fbank without dither, CMN, batch 1).
 //! * [`inputs`]: the utterances to embed from files, folders and lists, with their store keys.
-//! * [`train`]: voices as app-kit's training app (data, chunks, features, evaluation embeddings).
+//! * [`train`]: voices as app-kit's training app (data, chunks, features, evaluation embeddings);
+//!   its own config keys are in [`config`].
 
+pub mod config;
 pub mod embed;
 pub mod fbank;
 pub mod inputs;

@@ -5,20 +5,14 @@ mod cmd;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Subcommand;
 
-/// Speaker verification with α-divergence losses.
-#[derive(Debug, Parser)]
-#[command(name = "speaker-app", version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
+/// The subcommands of `speaker-app`.
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Inspect speech data.
-    Data(cmd::data::DataArgs),
+    #[command(subcommand)]
+    Data(cmd::data::DataCommand),
     /// Write the log-mel filterbank features of an audio file as a float32 `[frames, bins]` .npy.
     Fbank(cmd::fbank::FbankArgs),
     /// Embed audio files, folders or lists into an eval-kit embedding store.
@@ -35,22 +29,19 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    train_kit::alloc::tune_glibc_malloc();
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Data(args) => cmd::data::run(args),
-        Command::Fbank(args) => cmd::fbank::run(args),
-        Command::Embed(args) => cmd::embed::run(args),
-        Command::Verify(args) => cmd::verify::run(args),
-        Command::Eval(args) => cmd::eval::run(args),
-        Command::Download(args) => cmd::download::run(args),
-        Command::Train(args) => cmd::train::run(args),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    let about = "Speaker verification with α-divergence losses.";
+    app_kit::cli::main(
+        "speaker-app",
+        about,
+        env!("CARGO_PKG_VERSION"),
+        |command| match command {
+            Command::Data(args) => cmd::data::run(args),
+            Command::Fbank(args) => cmd::fbank::run(args),
+            Command::Embed(args) => cmd::embed::run(args),
+            Command::Verify(args) => cmd::verify::run(args),
+            Command::Eval(args) => cmd::eval::run(args),
+            Command::Download(args) => cmd::download::run(args),
+            Command::Train(args) => cmd::train::run(args),
+        },
+    )
 }

@@ -16,14 +16,7 @@ pub fn is_buffer(name: &str) -> bool {
 
 /// Number of trainable scalars in `varmap`: every variable except [buffers](is_buffer).
 pub fn trainable_parameter_count(varmap: &VarMap) -> usize {
-    let data = varmap
-        .data()
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    data.iter()
-        .filter(|(name, _)| !is_buffer(name))
-        .map(|(_, var)| var.elem_count())
-        .sum()
+    trainable_vars(varmap).iter().map(|v| v.elem_count()).sum()
 }
 
 /// The variables an optimizer updates: all of `varmap` except [buffers](is_buffer), sorted by
@@ -50,13 +43,10 @@ impl BufferSnapshot {
     pub fn take<'a>(sets: impl IntoIterator<Item = &'a VarMap>) -> Result<Self> {
         let mut saved = Vec::new();
         for map in sets {
-            let data = map
-                .data()
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            for (name, var) in data.iter() {
-                if is_buffer(name) {
-                    saved.push((var.clone(), var.as_tensor().copy()?));
+            for (name, var) in crate::varmap::sorted_vars(map) {
+                if is_buffer(&name) {
+                    let value = var.as_tensor().copy()?;
+                    saved.push((var, value));
                 }
             }
         }

@@ -194,17 +194,9 @@ pub fn fit<T: Task>(plan: &FitPlan, task: &mut T, opts: &FitOptions) -> Result<F
             lr: trainer.lr_for(step),
             logs_metrics: (step + 1).is_multiple_of(log_every) || step + 1 == resolved.total_steps,
         };
-        {
-            let (optimizer, progress) = trainer.hook_parts();
-            let mut hooks = Hooks {
-                info,
-                optimizer,
-                events: &mut events,
-                progress,
-                is_main,
-            };
-            task.before_step(&mut hooks).map_err(task_error)?;
-        }
+        with_hooks(&mut trainer, info, &mut events, is_main, |hooks| {
+            task.before_step(hooks)
+        })?;
         trainer.set_loader_state(positioned.resume_from);
         let batch = positioned.batch;
         let pending_events = &mut events;
@@ -215,18 +207,10 @@ pub fn fit<T: Task>(plan: &FitPlan, task: &mut T, opts: &FitOptions) -> Result<F
             }
             Ok(output)
         })?;
-        {
-            let (optimizer, progress) = trainer.hook_parts();
-            let mut hooks = Hooks {
-                info,
-                optimizer,
-                events: &mut events,
-                progress,
-                is_main,
-            };
-            let applied = matches!(outcome, StepOutcome::Applied { .. });
-            task.after_step(&mut hooks, applied).map_err(task_error)?;
-        }
+        let applied = matches!(outcome, StepOutcome::Applied { .. });
+        with_hooks(&mut trainer, info, &mut events, is_main, |hooks| {
+            task.after_step(hooks, applied)
+        })?;
         if opts.stop_after == Some(trainer.step()) && !trainer.is_done() {
             trainer.save_checkpoint()?;
             return Ok(FitSummary {
@@ -305,6 +289,25 @@ pub fn fit<T: Task>(plan: &FitPlan, task: &mut T, opts: &FitOptions) -> Result<F
         evaluation,
         report,
     })
+}
+
+/// Runs a step hook with the trainer's optimizer and progress bar.
+fn with_hooks(
+    trainer: &mut Trainer,
+    info: StepInfo,
+    events: &mut serde_json::Map<String, serde_json::Value>,
+    is_main: bool,
+    hook: impl FnOnce(&mut Hooks<'_>) -> crate::task::TaskResult<()>,
+) -> Result<()> {
+    let (optimizer, progress) = trainer.hook_parts();
+    let mut hooks = Hooks {
+        info,
+        optimizer,
+        events,
+        progress,
+        is_main,
+    };
+    hook(&mut hooks).map_err(task_error)
 }
 
 /// An error and its sources as one line, `a: b: c`.

@@ -30,6 +30,7 @@ pub mod schedule;
 pub mod step_bench;
 pub mod task;
 pub mod trainer;
+pub mod varmap;
 
 pub use buffers::{is_buffer, trainable_parameter_count, trainable_vars, BufferSnapshot};
 pub use checkpoint::{CheckpointConfig, CheckpointManifest, CheckpointStore};
@@ -50,3 +51,4 @@ pub use run_lock::RunLock;
 pub use schedule::{Decay, LrSchedule};
 pub use task::{Batches, Hooks, Positioned, StepInfo, Task, TaskError, TaskResult};
 pub use trainer::{StepContext, StepOutcome, StepOutput, Trainer, TrainerConfig};
+pub use varmap::{first_non_finite, sorted_vars};

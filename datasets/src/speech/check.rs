@@ -1,8 +1,8 @@
 //! `speaker-app data check PATH`: what a speech data set holds and which files cannot be read.
 
-use crate::error::{DataError, Result};
+use crate::error::Result;
 use crate::speech::audio::decode_file;
-use crate::speech::debian::{discover_debian_voices, DEBIAN_PACKAGES, DEFAULT_DEBIAN_ROOT};
+use crate::speech::debian::installed_debian_voices;
 use crate::speech::detect::read_list;
 use crate::speech::lists::UtteranceList;
 use crate::speech::synthetic::{SyntheticVoices, SyntheticVoicesConfig, SYNTHETIC_SAMPLE_RATE_HZ};
@@ -39,19 +39,10 @@ pub struct DataCheckReport {
 pub fn check_speech_data(path: &str) -> Result<DataCheckReport> {
     match path {
         "synthetic" => check_synthetic(&SyntheticVoices::new(SyntheticVoicesConfig::default())?),
-        "debian" => {
-            let root = Path::new(DEFAULT_DEBIAN_ROOT);
-            let voices = discover_debian_voices(root)?.ok_or_else(|| {
-                DataError::format(
-                    root,
-                    format!(
-                        "no Debian voices found; install {}",
-                        DEBIAN_PACKAGES.join(" ")
-                    ),
-                )
-            })?;
-            Ok(check_utterance_list(&voices.list, "debian"))
-        }
+        "debian" => Ok(check_utterance_list(
+            &installed_debian_voices()?.list,
+            "debian",
+        )),
         _ => {
             let (list, format) = read_list(Path::new(path))?;
             Ok(check_utterance_list(&list, format))

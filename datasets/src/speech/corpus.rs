@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::error::{DataError, Result};
 use crate::speech::audio::{load_mono, TARGET_SAMPLE_RATE_HZ};
-use crate::speech::debian::{discover_debian_voices, DEBIAN_PACKAGES, DEFAULT_DEBIAN_ROOT};
+use crate::speech::debian::installed_debian_voices;
 use crate::speech::detect::read_list;
 use crate::speech::lists::UtteranceList;
 use crate::speech::synthetic::{SyntheticVoices, SyntheticVoicesConfig};
@@ -152,17 +152,7 @@ pub fn open(
             })
         }
         "debian" => {
-            let root = Path::new(DEFAULT_DEBIAN_ROOT);
-            let voices = discover_debian_voices(root)?.ok_or_else(|| {
-                DataError::format(
-                    root,
-                    format!(
-                        "no Debian voices found; install {}",
-                        DEBIAN_PACKAGES.join(" ")
-                    ),
-                )
-            })?;
-            let (train, test) = voices.split_speakers(held, heldout.seed)?;
+            let (train, test) = installed_debian_voices()?.split_speakers(held, heldout.seed)?;
             Ok(from_lists(
                 train,
                 test.cap_per_speaker(heldout.per_identity),

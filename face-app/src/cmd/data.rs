@@ -3,18 +3,12 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
+use clap::Subcommand;
 use datasets::face::{check_path, pack_folder};
 
-/// Arguments of `face-app data`.
-#[derive(Debug, Args)]
-pub struct DataArgs {
-    #[command(subcommand)]
-    action: DataAction,
-}
-
+/// `face-app data ...`.
 #[derive(Debug, Subcommand)]
-enum DataAction {
+pub enum DataCommand {
     /// Count identities and images of a RecordIO prefix/folder, an image folder
     /// (`root/<identity>/<image>`), an insightface validation `.bin` or `synthetic`, decoding
     /// every image. Unreadable images are counted and named, and the command still exits 0; it
@@ -37,9 +31,9 @@ enum DataAction {
 }
 
 /// Runs `face-app data`.
-pub fn run(args: DataArgs) -> anyhow::Result<()> {
-    match args.action {
-        DataAction::Check { path, json } => {
+pub fn run(command: DataCommand) -> anyhow::Result<()> {
+    match command {
+        DataCommand::Check { path, json } => {
             let report =
                 check_path(&path).with_context(|| format!("checking {}", path.display()))?;
             if json {
@@ -55,7 +49,7 @@ pub fn run(args: DataArgs) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        DataAction::Pack { folder, out_prefix } => {
+        DataCommand::Pack { folder, out_prefix } => {
             let report = pack_folder(&folder, &out_prefix)
                 .with_context(|| format!("packing {}", folder.display()))?;
             println!(

@@ -18,7 +18,6 @@ pub use mobilefacenet::{MobileFaceNet, MobileFaceNetConfig};
 
 use app_kit::{Backbone, Registry};
 use candle_core::{bail, Result, Tensor};
-use candle_nn::VarBuilder;
 
 /// Every face backbone: `(B, 3, 112, 112)` normalized images → `(B, D)` embeddings.
 pub static REGISTRY: Registry<dyn Backbone> = Registry {
@@ -37,33 +36,9 @@ pub const INPUT_SIZE: usize = 112;
 pub type Conv = train_kit::conv::Conv2d;
 
 /// Builds a bias-free square convolution (`weight` of shape `(out, in / groups, k, k)`), as
-/// every arcface_torch backbone uses.
-///
-/// All backbones in this module build their convolutions here; the `weight` is created or
-/// loaded exactly as by `candle_nn::conv2d_no_bias`.
-pub fn conv2d(
-    in_channels: usize,
-    out_channels: usize,
-    kernel_size: usize,
-    stride: usize,
-    padding: usize,
-    groups: usize,
-    vb: VarBuilder,
-) -> Result<Conv> {
-    if groups == 0 || !in_channels.is_multiple_of(groups) || !out_channels.is_multiple_of(groups) {
-        bail!(
-            "conv2d: {in_channels} -> {out_channels} channels cannot be split into {groups} groups"
-        )
-    }
-    let cfg = train_kit::conv::Conv2dConfig {
-        padding,
-        stride,
-        dilation: 1,
-        groups,
-        cudnn_fwd_algo: None,
-    };
-    train_kit::conv::conv2d_no_bias(in_channels, out_channels, kernel_size, cfg, vb)
-}
+/// every arcface_torch backbone uses: train-kit's fast layer, its `weight` created or loaded
+/// exactly as by `candle_nn::conv2d_no_bias`. All backbones here build their convolutions with it.
+pub use train_kit::conv::square_conv2d as conv2d;
 
 /// Checks that `xs` is `(B, 3, 112, 112)` with `B ≥ 1` (`B ≥ 2` when `train`, since batch
 /// statistics need two samples).

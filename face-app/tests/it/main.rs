@@ -15,5 +15,6 @@ mod train_errors;
 mod train_orl;
 mod train_resume;
 mod train_run;
+mod train_safety;
 mod train_support;
 mod verify_cli;

@@ -158,6 +158,35 @@ fn face_app(args: &[&str]) -> (bool, String) {
 }
 
 #[test]
+fn resume_keeps_the_runs_settings_and_refuses_a_changed_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = dir.path().join("tiny.toml");
+    std::fs::write(&cfg_path, TINY).unwrap();
+    let out = dir.path().join("run");
+    let (cfg, out_s) = (cfg_path.to_str().unwrap(), out.to_str().unwrap());
+    let (ok, stderr) = face_app(&["train", "--config", cfg, "--out", out_s, "--steps", "2"]);
+    assert!(ok, "{stderr}");
+    // The run's own config.toml is the base of --resume: a changed batch size is refused.
+    let (ok, stderr) = face_app(&["train", "--out", out_s, "--resume", "--batch-size", "4"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("--resume: train.batch_size is 8") && stderr.contains("and 4 now"),
+        "{stderr}"
+    );
+    // Logging may change; the finished run has nothing left to do and says so by its report.
+    let (ok, stderr) = face_app(&[
+        "train",
+        "--out",
+        out_s,
+        "--resume",
+        "--set",
+        "train.log_every_steps=5",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("resuming at step 2 of 2"), "{stderr}");
+}
+
+#[test]
 fn the_binary_reports_bad_input_without_panicking() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run").display().to_string();

@@ -1,18 +1,12 @@
 //! `speaker-app data check PATH [--json]`.
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
+use clap::Subcommand;
 use datasets::speech::check::{check_speech_data, DataCheckReport};
 
-/// Arguments of `speaker-app data`.
-#[derive(Debug, Args)]
-pub struct DataArgs {
-    #[command(subcommand)]
-    action: DataAction,
-}
-
+/// `speaker-app data ...`.
 #[derive(Debug, Subcommand)]
-enum DataAction {
+pub enum DataCommand {
     /// Count speakers, utterances and seconds of a VoxCeleb-layout folder, a Kaldi data dir
     /// (`wav.scp` + `utt2spk`), a wespeaker raw list, `synthetic` or `debian`, decoding every
     /// file. Unreadable files are counted and named, and the command still exits 0; it fails only
@@ -28,9 +22,9 @@ enum DataAction {
 }
 
 /// Runs `speaker-app data`.
-pub fn run(args: DataArgs) -> anyhow::Result<()> {
-    match args.action {
-        DataAction::Check { path, json } => {
+pub fn run(command: DataCommand) -> anyhow::Result<()> {
+    match command {
+        DataCommand::Check { path, json } => {
             let report = check_speech_data(&path).with_context(|| format!("checking {path}"))?;
             if json {
                 println!("{}", serde_json_line(&report)?);

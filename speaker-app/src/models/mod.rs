@@ -44,14 +44,15 @@ pub fn conv2d(
     padding: usize,
     vb: VarBuilder,
 ) -> Result<Conv2d> {
-    let cfg = train_kit::conv::Conv2dConfig {
-        padding,
+    train_kit::conv::square_conv2d(
+        in_channels,
+        out_channels,
+        kernel_size,
         stride,
-        dilation: 1,
-        groups: 1,
-        cudnn_fwd_algo: None,
-    };
-    train_kit::conv::conv2d_no_bias(in_channels, out_channels, kernel_size, cfg, vb)
+        padding,
+        1,
+        vb,
+    )
 }
 
 /// Builds a stride-1 1-D convolution with bias, `weight` of shape `(out, in, k)` (ECAPA's

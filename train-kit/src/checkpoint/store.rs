@@ -241,15 +241,8 @@ pub fn load_var_set(path: &Path, map: &VarMap) -> Result<()> {
     let file = path.to_path_buf();
     let mut tensors = candle_core::safetensors::load(path, &candle_core::Device::Cpu)
         .map_err(|e| TrainError::format(&file, format!("reading tensors: {e}")))?;
-    let data = map
-        .data()
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let mut names: Vec<&String> = data.keys().collect();
-    names.sort();
-    for name in names {
-        let var = &data[name];
-        let t = tensors.remove(name).ok_or_else(|| TrainError::Mismatch {
+    for (name, var) in crate::varmap::sorted_vars(map) {
+        let t = tensors.remove(&name).ok_or_else(|| TrainError::Mismatch {
             path: file.clone(),
             problem: format!("no tensor {name}"),
         })?;

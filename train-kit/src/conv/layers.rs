@@ -163,6 +163,33 @@ pub fn conv2d_no_bias(
     candle_nn::conv2d_no_bias(in_channels, out_channels, kernel_size, cfg, vb).map(Conv2d::from)
 }
 
+/// A bias-free square convolution (`weight` of shape `(out, in / groups, k, k)`, dilation 1), as
+/// the face and speaker backbones build theirs; a channel count the groups do not divide is an
+/// error naming both.
+pub fn square_conv2d(
+    in_channels: usize,
+    out_channels: usize,
+    kernel_size: usize,
+    stride: usize,
+    padding: usize,
+    groups: usize,
+    vb: VarBuilder,
+) -> Result<Conv2d> {
+    if groups == 0 || !in_channels.is_multiple_of(groups) || !out_channels.is_multiple_of(groups) {
+        candle_core::bail!(
+            "conv2d: {in_channels} -> {out_channels} channels cannot be split into {groups} groups"
+        )
+    }
+    let cfg = Conv2dConfig {
+        padding,
+        stride,
+        dilation: 1,
+        groups,
+        cudnn_fwd_algo: None,
+    };
+    conv2d_no_bias(in_channels, out_channels, kernel_size, cfg, vb)
+}
+
 /// A [`Conv1d`] with bias, created or loaded exactly as [`candle_nn::conv1d`] does.
 pub fn conv1d(
     in_channels: usize,

@@ -35,6 +35,6 @@ mod switch;
 pub use activation::{add_relu, relu};
 pub use batch_norm::{batch_norm, BatchNorm};
 pub use candle_nn::{Conv1dConfig, Conv2dConfig};
-pub use layers::{conv1d, conv1d_no_bias, conv2d, conv2d_no_bias, Conv1d, Conv2d};
+pub use layers::{conv1d, conv1d_no_bias, conv2d, conv2d_no_bias, square_conv2d, Conv1d, Conv2d};
 pub use prelu::{prelu, PReLU};
 pub use switch::{implementation, set_implementation, with_implementation, Implementation};

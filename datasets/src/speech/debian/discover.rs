@@ -67,6 +67,21 @@ impl DebianVoices {
     }
 }
 
+/// The Debian voices under [`DEFAULT_DEBIAN_ROOT`], or an error saying which packages to
+/// install when none is found (what `debian` as a data source means).
+pub fn installed_debian_voices() -> Result<DebianVoices> {
+    let root = Path::new(DEFAULT_DEBIAN_ROOT);
+    discover_debian_voices(root)?.ok_or_else(|| {
+        DataError::format(
+            root,
+            format!(
+                "no Debian voices found; install {}",
+                DEBIAN_PACKAGES.join(" ")
+            ),
+        )
+    })
+}
+
 /// Finds the Debian voices under `root` (normally [`DEFAULT_DEBIAN_ROOT`]).
 ///
 /// Returns `Ok(None)` when none of the packages is installed; errors only on unreadable folders.

@@ -23,5 +23,6 @@
 mod discover;
 
 pub use discover::{
-    discover_debian_voices, DebianVoices, VoiceSet, DEBIAN_PACKAGES, DEFAULT_DEBIAN_ROOT,
+    discover_debian_voices, installed_debian_voices, DebianVoices, VoiceSet, DEBIAN_PACKAGES,
+    DEFAULT_DEBIAN_ROOT,
 };
