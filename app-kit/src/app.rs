@@ -29,6 +29,9 @@ pub struct OpenedData<A: TrainApp> {
     pub heldout_counts: Vec<usize>,
     /// Classes of the margin head.
     pub num_classes: usize,
+    /// The name of each class (an identity as the data names it), saved with the run as
+    /// `classes.tsv`.
+    pub class_names: Vec<String>,
     /// Items of one epoch (an epoch is `epoch_items / batch_size` steps).
     pub epoch_items: usize,
     /// What was read, for logs and reports.

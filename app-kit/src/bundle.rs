@@ -147,8 +147,8 @@ pub fn save_bundle(dir: &Path, meta: &BundleMeta, varmap: &VarMap) -> Result<()>
 fn write_json(path: &Path, meta: &BundleMeta) -> Result<()> {
     let mut text = serde_json::to_string_pretty(meta)?;
     text.push('\n');
-    train_kit::atomic_file::write_atomic(path, text.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))
+    // train-kit's errors name the file.
+    Ok(train_kit::atomic_file::write_atomic(path, text.as_bytes())?)
 }
 
 /// Replaces the `config.json` of the bundle `dir` by `meta`, atomically (e.g. to add the

@@ -326,7 +326,12 @@ impl<A: TrainApp> Task for VerificationTask<A> {
         Ok(())
     }
 
-    fn export(&mut self, dir: &Path, steps: u64) -> TaskResult<()> {
+    fn export(&mut self, run_dir: &Path, dir: &Path, steps: u64) -> TaskResult<()> {
+        let mut classes = String::from("class\tname\n");
+        for (id, name) in self.data.class_names.iter().enumerate() {
+            classes.push_str(&format!("{id}\t{name}\n"));
+        }
+        train_kit::atomic_file::write_atomic(&run_dir.join("classes.tsv"), classes.as_bytes())?;
         let mut meta = BundleMeta::new(A::NAME, self.model_config.clone());
         meta.embedding_dim = Some(self.net.embedding_dim());
         meta.loss = Some(self.cfg.loss.describe());
@@ -394,6 +399,7 @@ impl<A: TrainApp> Task for VerificationTask<A> {
         m.insert("embedding_dim".into(), self.net.embedding_dim().into());
         m.insert("loss".into(), self.cfg.loss.describe().into());
         m.insert("num_classes".into(), self.data.num_classes.into());
+        m.insert("classes".into(), "classes.tsv".into());
         m.insert("skipped_items".into(), skipped.count.into());
         m.insert(
             "skipped_examples".into(),

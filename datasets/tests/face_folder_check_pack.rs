@@ -185,6 +185,14 @@ fn pack_then_read_gives_back_the_folder() {
         std::fs::read_to_string(dir.path().join("out/property")).unwrap(),
         "2,20,20\n6\n"
     );
+    // A second prefix in the same folder keeps its own property file.
+    let val = pack_folder(&fixtures().join("folder"), &dir.path().join("out/val")).unwrap();
+    assert_eq!(val.property, dir.path().join("out/val.property"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out/property")).unwrap(),
+        "2,20,20\n6\n",
+        "train's property is untouched"
+    );
 
     let packed = RecordDataset::open(&dir.path().join("out")).unwrap();
     assert_eq!(

@@ -281,6 +281,7 @@ fn a_headerless_file_whose_first_image_has_a_label_vector_is_flat() {
     writer.finish().unwrap();
     let data = RecordDataset::open(dir.path()).unwrap();
     assert_eq!(data.layout(), RecordLayout::Flat);
+    // Labels 2 and 0 are sparse: they become the dense ids 1 and 0.
     assert_eq!(
         (
             data.len(),
@@ -288,6 +289,22 @@ fn a_headerless_file_whose_first_image_has_a_label_vector_is_flat() {
             data.label(1),
             data.num_identities()
         ),
-        (2, 2, 0, 3)
+        (2, 1, 0, 2)
     );
+}
+
+#[test]
+fn a_huge_label_is_made_dense_and_sizes_nothing() {
+    let png = std::fs::read(fixtures().join("face112.png")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = RecordWriter::create(&dir.path().join("train")).unwrap();
+    for (key, label) in [(0u64, 16_000_000.0f32), (1, 3.0), (2, 16_000_000.0)] {
+        writer
+            .write(key, &IrHeader::scalar(label, key).pack(&png))
+            .unwrap();
+    }
+    writer.finish().unwrap();
+    let data = RecordDataset::open(dir.path()).unwrap();
+    assert_eq!(data.num_identities(), 2);
+    assert_eq!((data.label(0), data.label(1), data.label(2)), (1, 0, 1));
 }

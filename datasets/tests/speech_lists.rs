@@ -157,7 +157,7 @@ fn check_report_counts_readable_and_unreadable_utterances() {
     voxceleb_tree(dir.path());
     fs::create_dir_all(dir.path().join("id3/vidD")).unwrap();
     fs::write(dir.path().join("id3/vidD/broken.wav"), b"RIFF....WAVEjunk").unwrap();
-    let report = check_speech_data(dir.path().to_str().unwrap()).unwrap();
+    let report = check_speech_data(dir.path().to_str().unwrap(), 0.0).unwrap();
     assert_eq!(report.format, "voxceleb");
     assert_eq!(
         (report.speakers, report.utterances, report.unreadable),
@@ -186,8 +186,11 @@ fn check_report_counts_readable_and_unreadable_utterances() {
         keys,
         [
             "format",
+            "min_seconds",
             "seconds",
             "speakers",
+            "too_short",
+            "too_short_examples",
             "unreadable",
             "unreadable_examples",
             "utterances"
@@ -201,7 +204,7 @@ fn check_detects_kaldi_and_raw_lists() {
     write_clip(&dir.path().join("a.wav"), 4_000);
     fs::write(dir.path().join("wav.scp"), "u1 a.wav\nu2 missing.wav\n").unwrap();
     fs::write(dir.path().join("utt2spk"), "u1 s1\nu2 s2\n").unwrap();
-    let report = check_speech_data(dir.path().to_str().unwrap()).unwrap();
+    let report = check_speech_data(dir.path().to_str().unwrap(), 0.0).unwrap();
     assert_eq!(
         (
             report.format.as_str(),
@@ -215,7 +218,7 @@ fn check_detects_kaldi_and_raw_lists() {
 
     let raw = dir.path().join("raw.list");
     fs::write(&raw, r#"{"key": "u1", "spk": "s1", "wav": "a.wav"}"#).unwrap();
-    let report = check_speech_data(raw.to_str().unwrap()).unwrap();
+    let report = check_speech_data(raw.to_str().unwrap(), 0.0).unwrap();
     let expected = DataCheckReport {
         format: "wespeaker-raw".into(),
         speakers: 1,
@@ -223,13 +226,16 @@ fn check_detects_kaldi_and_raw_lists() {
         seconds: 0.25,
         unreadable: 0,
         unreadable_examples: vec![],
+        too_short: 0,
+        too_short_examples: vec![],
+        min_seconds: 0.0,
     };
     assert_eq!(report, expected);
 }
 
 #[test]
 fn check_fails_only_when_the_path_itself_is_unreadable() {
-    let message = check_speech_data("/no/such/speech/data")
+    let message = check_speech_data("/no/such/speech/data", 0.0)
         .unwrap_err()
         .to_string();
     assert!(message.contains("/no/such/speech/data"), "{message}");
@@ -237,7 +243,7 @@ fn check_fails_only_when_the_path_itself_is_unreadable() {
 
 #[test]
 fn check_synthetic_reports_the_default_corpus() {
-    let report = check_speech_data("synthetic").unwrap();
+    let report = check_speech_data("synthetic", 1.0).unwrap();
     assert_eq!(
         (
             report.format.as_str(),

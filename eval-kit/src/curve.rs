@@ -24,8 +24,7 @@ pub struct ScoreCurve {
 impl ScoreCurve {
     /// Sorts `scores` (one per trial) with `is_target` labels.
     ///
-    /// Errors: lengths differ, a score is NaN, or either class is empty.
-    /// Infinite scores are allowed.
+    /// Errors: lengths differ, a score is NaN or infinite, or either class is empty.
     pub fn new(scores: &[f32], is_target: &[bool]) -> Result<Self, MetricError> {
         if scores.len() != is_target.len() {
             return Err(MetricError::LengthMismatch {
@@ -41,8 +40,11 @@ impl ScoreCurve {
                 reason: "at most 2^32 - 1 trials are supported",
             });
         }
-        if let Some(index) = scores.iter().position(|s| s.is_nan()) {
-            return Err(MetricError::NanScore { index });
+        if let Some(index) = scores.iter().position(|s| !s.is_finite()) {
+            return Err(MetricError::NanScore {
+                index,
+                value: scores[index],
+            });
         }
         let n_target = is_target.iter().filter(|&&t| t).count();
         let n_nontarget = scores.len() - n_target;
@@ -289,7 +291,13 @@ mod tests {
         let err = ScoreCurve::new(&[0.1, 0.2], &[false, false]).unwrap_err();
         assert!(err.to_string().contains("no target trials"), "{err}");
         let err = ScoreCurve::new(&[0.1, f32::NAN], &[true, false]).unwrap_err();
-        assert!(err.to_string().contains("index 1 is NaN"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("index 1 is NaN: scores must be finite"),
+            "{err}"
+        );
+        let err = ScoreCurve::new(&[0.5, f32::INFINITY], &[true, false]).unwrap_err();
+        assert!(err.to_string().contains("index 1 is inf"), "{err}");
         let err = ScoreCurve::new(&[0.1], &[true, false]).unwrap_err();
         assert!(matches!(err, MetricError::LengthMismatch { .. }));
     }

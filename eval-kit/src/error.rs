@@ -9,12 +9,13 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum MetricError {
     /// A file could not be opened, read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying I/O error (shown in the message, not chained as a source, so an
+        /// error chain prints it once).
+        error: std::io::Error,
     },
     /// A line of a text input is malformed.
     #[error("{}:{line}: {message}", path.display())]
@@ -26,9 +27,11 @@ pub enum MetricError {
         /// What is wrong with the line.
         message: String,
     },
-    /// A score is NaN.
-    #[error("score at index {index} is NaN")]
+    /// A score is NaN or infinite.
+    #[error("score at index {index} is {value}: scores must be finite")]
     NanScore {
+        /// The offending value.
+        value: f32,
         /// 0-based index of the trial.
         index: usize,
     },
@@ -41,6 +44,14 @@ pub enum MetricError {
         expected: usize,
         /// The length found.
         actual: usize,
+    },
+    /// An input file holds no data (an empty score file, trial list or store).
+    #[error("{}: {what}", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+        /// What it lacks, e.g. "no scored trials".
+        what: &'static str,
     },
     /// One class of trials is empty, so error rates are undefined.
     #[error("no {missing} trials (there are {n_other} {other} trials): both classes are needed")]
@@ -133,7 +144,7 @@ impl MetricError {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         MetricError::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
 

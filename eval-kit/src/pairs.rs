@@ -136,8 +136,11 @@ pub fn ten_fold_accuracy(
             reason: "needs at least 2 folds and one pair per fold",
         });
     }
-    if let Some(index) = distances.iter().position(|d| d.is_nan()) {
-        return Err(MetricError::NanScore { index });
+    if let Some(index) = distances.iter().position(|d| !d.is_finite()) {
+        return Err(MetricError::NanScore {
+            index,
+            value: distances[index],
+        });
     }
     let thresholds = config.thresholds()?;
     let folds = fold_ranges(distances.len(), config.folds);

@@ -52,6 +52,7 @@ fn label_error(token: &str) -> String {
 pub fn parse_score(token: &str) -> Result<f32, String> {
     match token.parse::<f32>() {
         Ok(s) if s.is_nan() => Err("score is NaN".to_string()),
+        Ok(s) if s.is_infinite() => Err(format!("score {token:?} is not a finite f32")),
         Ok(s) => Ok(s),
         Err(_) => Err(format!("score {token:?} is not a number")),
     }
@@ -114,6 +115,12 @@ pub fn read_scored_trials(path: &Path) -> Result<ScoredTrials, MetricError> {
         out.is_target.push(label);
         Ok(())
     })?;
+    if out.scores.is_empty() {
+        return Err(MetricError::Empty {
+            path: path.to_path_buf(),
+            what: "no scored trials (expected `<enroll> <test> <score> <label>` lines)",
+        });
+    }
     Ok(out)
 }
 
@@ -159,6 +166,13 @@ pub fn read_trials(path: &Path) -> Result<Vec<Trial>, MetricError> {
         trials.push(parse_trial(tokens)?);
         Ok(())
     })?;
+    if trials.is_empty() {
+        return Err(MetricError::Empty {
+            path: path.to_path_buf(),
+            what:
+                "no trials (expected `<label> <enroll> <test>` or `<enroll> <test> [label]` lines)",
+        });
+    }
     Ok(trials)
 }
 

@@ -13,6 +13,10 @@ pub struct FaceData {
     /// `[data.synthetic]`: the generated faces (`data.source = "synthetic"`).
     #[serde(default)]
     pub synthetic: SyntheticSettings,
+    /// Train on damaged JPEGs as far as they decode (the missing part grey) instead of skipping
+    /// and counting them; off by default, as PIL refuses such files.
+    #[serde(default)]
+    pub lenient_jpeg: bool,
 }
 
 /// `[data.synthetic]`.

@@ -75,6 +75,9 @@ impl TrainApp for FaceApp {
                 .map(|h| h.counts())
                 .unwrap_or_default(),
             num_classes: data.train.num_identities(),
+            class_names: (0..data.train.num_identities() as u32)
+                .map(|c| data.train.identity_name(c))
+                .collect(),
             epoch_items: data.train.len(),
             description: data.description,
             heldout: data.heldout,
@@ -85,8 +88,12 @@ impl TrainApp for FaceApp {
         })
     }
 
-    fn source(train: &FaceTrainSet, _cfg: &FaceConfig) -> Result<Self::Source> {
-        Ok(FaceSource::new(train.images.clone(), FacePipeline::train()))
+    fn source(train: &FaceTrainSet, cfg: &FaceConfig) -> Result<Self::Source> {
+        let pipeline = FacePipeline {
+            lenient: cfg.data.app.lenient_jpeg,
+            ..FacePipeline::train()
+        };
+        Ok(FaceSource::new(train.images.clone(), pipeline))
     }
 
     fn class_means(

@@ -48,7 +48,8 @@ pub fn open_sets(paths: &[PathBuf]) -> Result<Vec<ValSet>> {
     paths
         .iter()
         .map(|p| {
-            let bin = ValidationBin::open(p).with_context(|| format!("opening {}", p.display()))?;
+            // The reader's errors name the file.
+            let bin = ValidationBin::open(p)?;
             Ok(ValSet {
                 name: set_name(p),
                 bin,

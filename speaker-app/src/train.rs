@@ -89,6 +89,9 @@ impl TrainApp for SpeakerApp {
         Ok(OpenedData {
             heldout_counts: corpus.heldout.counts(),
             num_classes: datasets::loader::Source::num_classes(&chunks),
+            class_names: (0..datasets::loader::Source::num_classes(&chunks) as u32)
+                .map(|c| chunks.class_name(c))
+                .collect(),
             // wespeaker's epoch: one pass over the utterances (the loader's covers every speed).
             epoch_items: chunks.utterances().len(),
             description: corpus.description,

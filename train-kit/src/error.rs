@@ -10,14 +10,15 @@ pub enum TrainError {
     Candle(#[from] candle_core::Error),
 
     /// Reading or writing a file or directory failed.
-    #[error("{action} {}: {source}", path.display())]
+    #[error("{action} {}: {error}", path.display())]
     Io {
         /// What was being done, e.g. "writing".
         action: &'static str,
         /// The file or directory involved.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying I/O error (shown in the message, not chained as a source, so an
+        /// error chain prints it once).
+        error: std::io::Error,
     },
 
     /// A JSON or TOML file could not be parsed or written.
@@ -131,7 +132,7 @@ impl TrainError {
         Self::Io {
             action,
             path: path.into(),
-            source,
+            error: source,
         }
     }
 

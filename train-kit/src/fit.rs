@@ -236,7 +236,8 @@ pub fn fit<T: Task>(plan: &FitPlan, task: &mut T, opts: &FitOptions) -> Result<F
     let mut evaluation = None;
     let mut evaluation_error = None;
     if is_main {
-        task.export(&model_dir, steps).map_err(task_error)?;
+        task.export(run.root(), &model_dir, steps)
+            .map_err(task_error)?;
         match task.evaluate(run.root(), &model_dir) {
             Ok(value) => evaluation = Some(value),
             Err(e) => evaluation_error = Some(e),

@@ -115,9 +115,10 @@ pub trait Task {
         Ok(())
     }
 
-    /// Writes the trained model into `dir` (the run's `model/` folder), on the main rank, right
-    /// after the final checkpoint and before [`evaluate`](Self::evaluate).
-    fn export(&mut self, dir: &Path, steps: u64) -> TaskResult<()>;
+    /// Writes the trained model into `model_dir` (the run's `model/` folder; anything else the
+    /// run keeps, such as a class map, into `run_dir`), on the main rank, right after the final
+    /// checkpoint and before [`evaluate`](Self::evaluate).
+    fn export(&mut self, run_dir: &Path, model_dir: &Path, steps: u64) -> TaskResult<()>;
 
     /// The final evaluation (held-out verification, plots in `run_dir`); its value goes into
     /// `report.json`. It may update the exported model (e.g. with score thresholds).

@@ -181,6 +181,13 @@ impl FaceImages for ImageFolder {
         self.items[index].path.display().to_string()
     }
 
+    fn identity_name(&self, label: u32) -> String {
+        self.identities
+            .get(label as usize)
+            .cloned()
+            .unwrap_or_else(|| label.to_string())
+    }
+
     fn image(&self, index: usize) -> Result<RgbImage> {
         let path = &self.items[index].path;
         let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;

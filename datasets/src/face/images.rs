@@ -25,6 +25,12 @@ pub trait FaceImages: Send + Sync + 'static {
     /// A name for image `index` (path or `file.rec#key`) for error messages and reports.
     fn describe(&self, index: usize) -> String;
 
+    /// The name of identity `label` (a folder name, a label as a list or record wrote it), for
+    /// the class map a training run saves; the label itself by default.
+    fn identity_name(&self, label: u32) -> String {
+        label.to_string()
+    }
+
     /// Reads and decodes image `index` to RGB.
     fn image(&self, index: usize) -> Result<RgbImage>;
 

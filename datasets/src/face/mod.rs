@@ -46,7 +46,7 @@ pub use images::{FaceImages, FaceSource};
 pub use open::{open, FaceData};
 pub use orl::{orl_root, OrlFaces, OrlSplit};
 pub use pack::{pack_folder, PackReport};
-pub use pipeline::{decode_rgb, image_to_chw, FacePipeline};
+pub use pipeline::{decode_rgb, decode_rgb_lenient, image_to_chw, FacePipeline};
 pub use recordio::{RecordDataset, RecordLayout, RecordWriter};
 pub use subset::IdentitySubset;
 pub use synthetic::{SyntheticConfig, SyntheticFaces};

@@ -24,11 +24,13 @@ pub struct PackReport {
     pub rec: PathBuf,
     /// The `.idx` written.
     pub idx: PathBuf,
-    /// The `property` file written.
+    /// The property file written.
     pub property: PathBuf,
 }
 
-/// Packs `folder` (`<identity>/<image>`) into `<out_prefix>.rec` / `.idx` and `property` in the
+/// Packs `folder` (`<identity>/<image>`) into `<out_prefix>.rec` / `.idx` and its property file
+/// (`property` for a `train` prefix, else `<prefix>.property`, so prefixes sharing a folder keep
+/// their own) in the
 /// insightface layout that [`RecordDataset`](crate::face::RecordDataset) and `MXFaceDataset` read:
 /// images are keys `1..=N` grouped by identity with scalar labels, identity `c` is key `N + 1 + c`
 /// with labels `[first_key, end_key]`, and key 0 is the header `[N + 1, N + 1 + identities]`.
@@ -93,10 +95,7 @@ pub fn pack_folder(folder: &Path, out_prefix: &Path) -> Result<PackReport> {
         .first()
         .and_then(|&i| checked[i].clone().ok())
         .unwrap_or((0, 0));
-    let property = out_prefix
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join("property");
+    let property = crate::face::recordio::property_path(out_prefix);
     Property {
         num_classes: identities,
         height,

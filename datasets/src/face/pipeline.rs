@@ -10,21 +10,38 @@ use crate::loader::{ItemRng, TensorSample};
 /// Decodes JPEG, PNG or PNM (PGM/PPM) bytes to 8-bit RGB; grayscale is copied to all three channels.
 ///
 /// Baseline JPEGs (4:2:0, 4:4:4, grayscale) go through [`jpeg::decode`], whose pixels equal
-/// libjpeg-turbo's default decode (as PIL gives it); other JPEGs through zune-jpeg. `item` names the bytes' origin (a path, `file.rec#key`) in the error.
+/// libjpeg-turbo's default decode (as PIL gives it); other JPEGs through zune-jpeg. Damaged
+/// data (entropy-coded data cut short, a corrupt segment) is an error, as PIL makes it, never a
+/// partly filled image; [`decode_rgb_lenient`] decodes what it can instead. `item` names the
+/// bytes' origin (a path, `file.rec#key`) in the error.
 pub fn decode_rgb(bytes: &[u8], item: &str) -> Result<RgbImage> {
+    decode_rgb_with(bytes, item, false)
+}
+
+/// [`decode_rgb`] that recovers what it can from damaged JPEGs (the missing part grey), as
+/// browsers do; for data sets known to hold such files.
+pub fn decode_rgb_lenient(bytes: &[u8], item: &str) -> Result<RgbImage> {
+    decode_rgb_with(bytes, item, true)
+}
+
+fn decode_rgb_with(bytes: &[u8], item: &str, lenient: bool) -> Result<RgbImage> {
     if bytes.starts_with(&[0xFF, 0xD8]) {
-        if let Ok(planes) = jpeg::decode(bytes) {
-            return planes_to_image(&planes, item);
+        match jpeg::decode(bytes) {
+            Ok(planes) => return planes_to_image(&planes, item),
+            Err(e @ jpeg::JpegError::Corrupt(_)) if !lenient => {
+                return Err(DataError::decode(item, e.to_string()))
+            }
+            Err(_) => {}
         }
     }
-    decode_rgb_general(bytes, item)
+    decode_rgb_general(bytes, item, lenient)
 }
 
 /// [`decode_rgb`] without the baseline JPEG decoder: JPEGs it leaves out (unsupported features,
-/// corrupt data) go to zune-jpeg, which decodes what it can or names the problem.
-fn decode_rgb_general(bytes: &[u8], item: &str) -> Result<RgbImage> {
+/// and in lenient mode corrupt data) go to zune-jpeg, strict unless `lenient`.
+fn decode_rgb_general(bytes: &[u8], item: &str, lenient: bool) -> Result<RgbImage> {
     if bytes.starts_with(&[0xFF, 0xD8]) {
-        return decode_jpeg_rgb(bytes, item);
+        return decode_jpeg_rgb(bytes, item, lenient);
     }
     let format = image::guess_format(bytes)
         .map_err(|e| DataError::decode(item, format!("unknown image format: {e}")))?;
@@ -42,12 +59,15 @@ fn planes_to_image(planes: &jpeg::Planes, item: &str) -> Result<RgbImage> {
     .ok_or_else(|| DataError::decode(item, "JPEG decoder returned a short pixel buffer"))
 }
 
-/// JPEG straight to RGB with zune-jpeg (the decoder the image crate uses), without an intermediate image.
-fn decode_jpeg_rgb(bytes: &[u8], item: &str) -> Result<RgbImage> {
+/// JPEG straight to RGB with zune-jpeg (the decoder the image crate uses), without an
+/// intermediate image; strict (a truncated or corrupt scan is an error) unless `lenient`.
+fn decode_jpeg_rgb(bytes: &[u8], item: &str, lenient: bool) -> Result<RgbImage> {
     use zune_jpeg::zune_core::{
         bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions,
     };
-    let options = DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::RGB);
+    let options = DecoderOptions::default()
+        .jpeg_set_out_colorspace(ColorSpace::RGB)
+        .set_strict_mode(!lenient);
     let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
     let pixels = decoder
         .decode()
@@ -105,6 +125,9 @@ pub struct FacePipeline {
     pub size: u32,
     /// Mirror left-right with probability 0.5 (drawn from the item's generator).
     pub random_flip: bool,
+    /// Decode damaged JPEGs as far as they go instead of refusing them
+    /// ([`decode_rgb_lenient`]); off by default.
+    pub lenient: bool,
 }
 
 impl FacePipeline {
@@ -113,6 +136,7 @@ impl FacePipeline {
         Self {
             size: 112,
             random_flip: true,
+            lenient: false,
         }
     }
 
@@ -121,6 +145,7 @@ impl FacePipeline {
         Self {
             size: 112,
             random_flip: false,
+            lenient: false,
         }
     }
 
@@ -151,20 +176,26 @@ impl FacePipeline {
     ) -> Result<TensorSample> {
         let size = self.size as usize;
         if bytes.starts_with(&[0xFF, 0xD8]) {
-            if let Ok(planes) = jpeg::decode(bytes) {
-                if planes.width() != size || planes.height() != size {
-                    return Ok(self.apply(planes_to_image(&planes, item)?, rng));
+            match jpeg::decode(bytes) {
+                Ok(planes) => {
+                    if planes.width() != size || planes.height() != size {
+                        return Ok(self.apply(planes_to_image(&planes, item)?, rng));
+                    }
+                    let flip = self.random_flip && rng.random_bool(0.5);
+                    let mut data = Vec::with_capacity(3 * size * size);
+                    planes.write_chw(flip, &mut data);
+                    return Ok(TensorSample {
+                        data,
+                        shape: vec![3, size, size],
+                    });
                 }
-                let flip = self.random_flip && rng.random_bool(0.5);
-                let mut data = Vec::with_capacity(3 * size * size);
-                planes.write_chw(flip, &mut data);
-                return Ok(TensorSample {
-                    data,
-                    shape: vec![3, size, size],
-                });
+                Err(e @ jpeg::JpegError::Corrupt(_)) if !self.lenient => {
+                    return Err(DataError::decode(item, e.to_string()))
+                }
+                Err(_) => {}
             }
         }
-        Ok(self.apply(decode_rgb_general(bytes, item)?, rng))
+        Ok(self.apply(decode_rgb_general(bytes, item, self.lenient)?, rng))
     }
 }
 

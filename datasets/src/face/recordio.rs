@@ -18,5 +18,5 @@ pub use dataset::{resolve_prefix, RecordDataset, RecordLayout};
 pub use framing::{RecordFile, MAGIC};
 pub use header::IrHeader;
 pub use index::{read_index, write_index};
-pub use property::Property;
+pub use property::{property_path, Property};
 pub use writer::RecordWriter;

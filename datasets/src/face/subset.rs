@@ -16,6 +16,7 @@ pub struct IdentitySubset {
     items: Vec<usize>,
     labels: Vec<u32>,
     identities: usize,
+    originals: Vec<u32>,
 }
 
 impl IdentitySubset {
@@ -48,6 +49,7 @@ impl IdentitySubset {
             items: chosen.iter().map(|(i, _)| *i).collect(),
             labels: chosen.iter().map(|(_, l)| *l).collect(),
             identities: keep.len(),
+            originals: keep.to_vec(),
         }
     }
 
@@ -87,6 +89,13 @@ impl FaceImages for IdentitySubset {
 
     fn describe(&self, index: usize) -> String {
         self.inner.describe(self.items[index])
+    }
+
+    fn identity_name(&self, label: u32) -> String {
+        match self.originals.get(label as usize) {
+            Some(&original) => self.inner.identity_name(original),
+            None => label.to_string(),
+        }
     }
 
     fn image(&self, index: usize) -> Result<RgbImage> {

@@ -63,6 +63,20 @@ impl Utterances {
         }
     }
 
+    /// The name of speaker `label`: as the list names it, or `synthetic voice N`.
+    pub fn speaker_name(&self, label: u32) -> String {
+        match self {
+            Self::Synthetic { speakers, .. } => speakers
+                .get(label as usize)
+                .map_or_else(|| label.to_string(), |v| format!("synthetic voice {v}")),
+            Self::Files(list) => list
+                .speakers
+                .get(label as usize)
+                .cloned()
+                .unwrap_or_else(|| label.to_string()),
+        }
+    }
+
     /// Utterances per speaker.
     pub fn counts(&self) -> Vec<usize> {
         let mut counts = vec![0; self.num_speakers()];

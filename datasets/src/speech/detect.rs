@@ -12,6 +12,12 @@ use crate::speech::lists::{
 /// `wespeaker-raw`). A missing path, a folder of neither layout, or a list without utterances
 /// is an error naming the path.
 pub fn read_list(path: &Path) -> Result<(UtteranceList, &'static str)> {
+    if crate::speech::check::is_audio_file(path) {
+        return Err(DataError::format(
+            path,
+            "an audio file, not a data set (expected a VoxCeleb folder, a wespeaker raw list or a Kaldi data dir)",
+        ));
+    }
     let metadata = std::fs::metadata(path).map_err(|e| {
         DataError::io(
             path,

@@ -72,6 +72,20 @@ impl TrainChunks {
         &self.labels
     }
 
+    /// The name of class `class`: the speaker's, with the speed when it is not 1 (`id10001`,
+    /// `id10001 at speed 0.9`).
+    pub fn class_name(&self, class: u32) -> String {
+        let speaker = self.labels.speaker_of(class);
+        let speed =
+            self.labels.speeds()[(class / self.utterances.num_speakers().max(1) as u32) as usize];
+        let name = self.utterances.speaker_name(speaker);
+        if speed == 1.0 {
+            name
+        } else {
+            format!("{name} at speed {speed}")
+        }
+    }
+
     /// Chunk length in samples.
     pub fn chunk_samples(&self) -> usize {
         self.chunk.chunk_samples

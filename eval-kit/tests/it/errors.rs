@@ -92,3 +92,27 @@ fn one_class_only_is_an_error() {
         "no target trials (there are 3 nontarget trials): both classes are needed"
     );
 }
+
+#[test]
+fn empty_files_and_infinite_scores_are_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("scores.txt");
+    std::fs::write(&empty, "\n\n").unwrap();
+    let e = eval_kit::trials::read_scored_trials(&empty)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("scores.txt: no scored trials"), "{e}");
+    let e = eval_kit::trials::read_trials(&empty)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("scores.txt: no trials"), "{e}");
+    let inf = dir.path().join("inf.txt");
+    std::fs::write(&inf, "a b 0.5 target\nc d inf nontarget\ne f 1e40 target\n").unwrap();
+    let e = eval_kit::trials::read_scored_trials(&inf)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("inf.txt:2: score \"inf\" is not a finite f32"),
+        "{e}"
+    );
+}

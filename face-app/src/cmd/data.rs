@@ -34,8 +34,7 @@ pub enum DataCommand {
 pub fn run(command: DataCommand) -> anyhow::Result<()> {
     match command {
         DataCommand::Check { path, json } => {
-            let report =
-                check_path(&path).with_context(|| format!("checking {}", path.display()))?;
+            let report = check_path(&path)?;
             if json {
                 println!("{}", report.to_json());
             } else {

@@ -166,9 +166,7 @@ pub fn run(args: EmbedArgs) -> Result<()> {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
     }
-    store
-        .save(&args.out)
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    store.save(&args.out).map_err(anyhow::Error::from)?;
     let summary = EmbedSummary {
         out: args.out.display().to_string(),
         model: resolved.origin,

@@ -120,7 +120,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let sets = args
         .bins
         .iter()
-        .map(|p| ValidationBin::open(p).with_context(|| format!("reading {}", p.display())))
+        .map(|p| ValidationBin::open(p).map_err(anyhow::Error::from))
         .collect::<Result<Vec<_>>>()?;
     let resolved = args.model.load("face", &REGISTRY)?;
     let options = args.embed.options();

@@ -35,6 +35,15 @@ fn unreadable_images_are_skipped_and_counted_in_training_and_held_out() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert!(report["skipped_items"].as_u64().unwrap() >= 1, "{report}");
+    // The class map names each head class by its folder.
+    let classes = std::fs::read_to_string(out.join("classes.tsv")).unwrap();
+    let names: Vec<&str> = classes
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').nth(1).unwrap())
+        .collect();
+    assert_eq!(names.len(), 4);
+    assert!(names.iter().all(|n| n.starts_with("id")), "{classes}");
     let example = report["skipped_examples"][0]["item"].as_str().unwrap();
     assert!(example.ends_with("broken.png"), "{example}");
     // Each of the 2 held-out identities has one corrupt image, scored around.
@@ -119,4 +128,58 @@ fn a_diverging_run_writes_no_nan_into_its_model() {
             );
         }
     }
+}
+
+#[test]
+fn a_jpeg_cut_in_half_is_skipped_by_embed_and_refused_by_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let faces = dir.path().join("faces");
+    std::fs::create_dir_all(faces.join("p1")).unwrap();
+    let whole = faces.join("p1/whole.jpg");
+    pattern(5, 112).save(&whole).unwrap();
+    let bytes = std::fs::read(&whole).unwrap();
+    let half = faces.join("p1/half.jpg");
+    std::fs::write(&half, &bytes[..bytes.len() / 2]).unwrap();
+    let model =
+        crate::embed_support::small_bundle(&dir.path().join("model"), serde_json::Value::Null);
+    let out = dir.path().join("emb.safetensors");
+    let summary = crate::embed_support::face_app_json(&[
+        "embed",
+        faces.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(
+        (summary["embedded"].as_u64(), summary["skipped"].as_u64()),
+        (Some(1), Some(1)),
+        "{summary}"
+    );
+    assert!(
+        summary["skipped_items"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("corrupt JPEG"),
+        "{summary}"
+    );
+    let (ok, _, stderr) = crate::embed_support::face_app(&[
+        "verify",
+        whole.to_str().unwrap(),
+        half.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--threshold",
+        "0.5",
+    ]);
+    assert!(
+        !ok && stderr.contains("half.jpg") && stderr.contains("corrupt JPEG"),
+        "{stderr}"
+    );
+    let (ok, stdout, _) =
+        crate::embed_support::face_app(&["data", "check", faces.to_str().unwrap(), "--json"]);
+    assert!(ok);
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["unreadable"], 1, "{report}");
 }

@@ -1,6 +1,5 @@
 //! `speaker-app data check PATH [--json]`.
 
-use anyhow::Context;
 use clap::Subcommand;
 use datasets::speech::check::{check_speech_data, DataCheckReport};
 
@@ -8,14 +7,18 @@ use datasets::speech::check::{check_speech_data, DataCheckReport};
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
     /// Count speakers, utterances and seconds of a VoxCeleb-layout folder, a Kaldi data dir
-    /// (`wav.scp` + `utt2spk`), a wespeaker raw list, `synthetic` or `debian`, decoding every
-    /// file. Unreadable files are counted and named, and the command still exits 0; it fails only
-    /// when PATH cannot be read.
+    /// (`wav.scp` + `utt2spk`), a wespeaker raw list, one audio file, `synthetic` or `debian`,
+    /// decoding every file. A file is usable when it decodes, every sample is finite and it is at
+    /// least --min-seconds long, the rules training applies; unreadable and too-short files are
+    /// counted and named, and the command still exits 0. It fails only when PATH cannot be read.
     Check {
-        /// A data folder or list, or `synthetic` / `debian`.
+        /// A data folder or list, an audio file, or `synthetic` / `debian`.
         path: String,
+        /// Shortest usable utterance, seconds (training's data.min_seconds).
+        #[arg(long, default_value_t = 1.0)]
+        min_seconds: f64,
         /// Print one JSON object: format, speakers, utterances, seconds, unreadable,
-        /// unreadable_examples.
+        /// unreadable_examples, too_short, too_short_examples, min_seconds.
         #[arg(long)]
         json: bool,
     },
@@ -24,8 +27,15 @@ pub enum DataCommand {
 /// Runs `speaker-app data`.
 pub fn run(command: DataCommand) -> anyhow::Result<()> {
     match command {
-        DataCommand::Check { path, json } => {
-            let report = check_speech_data(&path).with_context(|| format!("checking {path}"))?;
+        DataCommand::Check {
+            path,
+            min_seconds,
+            json,
+        } => {
+            if !(min_seconds.is_finite() && min_seconds >= 0.0) {
+                anyhow::bail!("--min-seconds {min_seconds}: must be a finite number >= 0");
+            }
+            let report = check_speech_data(&path, min_seconds)?;
             if json {
                 println!("{}", serde_json_line(&report)?);
             } else {
@@ -35,6 +45,13 @@ pub fn run(command: DataCommand) -> anyhow::Result<()> {
                 println!("seconds     {:.1}", report.seconds);
                 println!("unreadable  {}", report.unreadable);
                 for example in &report.unreadable_examples {
+                    println!("  {example}");
+                }
+                println!(
+                    "too short   {} (under {} s)",
+                    report.too_short, report.min_seconds
+                );
+                for example in &report.too_short_examples {
                     println!("  {example}");
                 }
             }

@@ -135,7 +135,6 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<()> {
 
 /// Saves `store` to `path`, naming the file on error.
 pub fn save_store(store: &EmbeddingStore, path: &Path) -> anyhow::Result<()> {
-    store
-        .save(path)
-        .with_context(|| format!("writing embeddings {}", path.display()))
+    // eval-kit's errors name the file.
+    Ok(store.save(path)?)
 }

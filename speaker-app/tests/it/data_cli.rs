@@ -49,14 +49,37 @@ fn check_voxceleb_layout_counts_seconds_and_names_unreadable_files() {
     let report: Value = serde_json::from_str(stdout.trim()).expect("exactly one JSON object");
     assert_eq!(report["format"], "voxceleb");
     assert_eq!(report["speakers"], 2);
-    assert_eq!(report["utterances"], 3);
+    // The 0.5 s clip is shorter than training's default minimum of 1 s.
+    assert_eq!(report["utterances"], 2);
     assert!(
-        (report["seconds"].as_f64().unwrap() - 3.5).abs() < 1e-3,
+        (report["seconds"].as_f64().unwrap() - 3.0).abs() < 1e-3,
         "{report}"
     );
+    assert_eq!(
+        (report["too_short"].as_u64(), report["min_seconds"].as_f64()),
+        (Some(1), Some(1.0))
+    );
+    assert!(report["too_short_examples"][0]
+        .as_str()
+        .unwrap()
+        .contains("too short: 0.500 s"));
     assert_eq!(report["unreadable"], 1);
     let example = report["unreadable_examples"][0].as_str().unwrap();
     assert!(example.contains("00002.wav"), "{example}");
+    let (ok, stdout, _) = speaker_app(&[
+        "data",
+        "check",
+        root.to_str().unwrap(),
+        "--min-seconds",
+        "0.2",
+        "--json",
+    ]);
+    assert!(ok);
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(
+        (report["utterances"].as_u64(), report["too_short"].as_u64()),
+        (Some(3), Some(0))
+    );
 }
 
 #[test]

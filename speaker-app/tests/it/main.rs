@@ -1,5 +1,6 @@
 //! End-to-end tests of the `speaker-app` binary.
 
+mod bad_audio;
 mod data_cli;
 mod download_cli;
 mod embed_api;

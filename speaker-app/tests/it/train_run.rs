@@ -104,6 +104,11 @@ fn train_writes_report_plot_bundle_and_resumes_exactly() {
     assert_eq!(report["heldout"]["metrics"]["n_target"], 9);
     assert_eq!(report["heldout"]["metrics"]["n_nontarget"], 27);
     assert_eq!(report["num_classes"], 18);
+    let classes = std::fs::read_to_string(out.join("classes.tsv")).unwrap();
+    let lines: Vec<&str> = classes.lines().collect();
+    assert_eq!(lines.len(), 19);
+    assert_eq!(lines[1], "0\tsynthetic voice 0");
+    assert_eq!(lines[7], "6\tsynthetic voice 0 at speed 0.9");
     let bundle: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("model/config.json")).unwrap())
             .unwrap();

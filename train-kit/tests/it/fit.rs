@@ -134,7 +134,7 @@ impl Task for MlpTask {
         Ok(StepOutput::new(loss, BATCH))
     }
 
-    fn export(&mut self, dir: &Path, steps: u64) -> TaskResult<()> {
+    fn export(&mut self, _run_dir: &Path, dir: &Path, steps: u64) -> TaskResult<()> {
         std::fs::create_dir_all(dir)?;
         self.mlp.model_vars.save(dir.join("model.safetensors"))?;
         self.exported.push(steps);

@@ -45,6 +45,8 @@ pub struct RecordDataset {
     file: RecordFile,
     items: Vec<RecordItem>,
     num_classes: usize,
+    /// The label as written of each dense class id, when sparse labels were remapped.
+    written_labels: Option<Vec<u32>>,
     layout: RecordLayout,
     property: Option<Property>,
     unreadable: Vec<(String, String)>,
@@ -85,7 +87,7 @@ impl RecordDataset {
                 .map(|(k, o)| (k as u64, o))
                 .collect()
         };
-        let property_path = prefix.parent().unwrap_or(Path::new(".")).join("property");
+        let property_path = crate::face::recordio::property_path(&prefix);
         let property = if property_path.is_file() {
             Some(Property::read(&property_path)?)
         } else {
@@ -123,25 +125,40 @@ impl RecordDataset {
                 Err(bad) => unreadable.push(bad),
             }
         }
-        let from_labels = items
-            .iter()
-            .map(|it| it.label as usize + 1)
-            .max()
-            .unwrap_or(0);
-        let from_header = match layout {
-            RecordLayout::InsightFace {
-                images_end,
-                identities_end,
-            } => identities_end.saturating_sub(images_end) as usize,
-            RecordLayout::Flat => 0,
+        let distinct: std::collections::BTreeSet<u32> = items.iter().map(|it| it.label).collect();
+        let from_labels = distinct.last().map_or(0, |&l| l as usize + 1);
+        let mut written_labels = None;
+        let num_classes = if from_labels > distinct.len() {
+            // Sparse labels (gaps, or a stray huge one) become dense ids in increasing order,
+            // so nothing is ever sized by a label value.
+            let dense: std::collections::HashMap<u32, u32> = distinct
+                .iter()
+                .enumerate()
+                .map(|(id, &label)| (label, id as u32))
+                .collect();
+            for item in &mut items {
+                item.label = dense[&item.label];
+            }
+            written_labels = Some(distinct.iter().copied().collect());
+            distinct.len()
+        } else {
+            // Counts from the header or the property file add identities without images, but
+            // never more than there are images.
+            let from_header = match layout {
+                RecordLayout::InsightFace {
+                    images_end,
+                    identities_end,
+                } => identities_end.saturating_sub(images_end) as usize,
+                RecordLayout::Flat => 0,
+            };
+            let stated = from_header.max(property.map_or(0, |p| p.num_classes));
+            from_labels.max(stated.min(items.len()))
         };
-        let num_classes = from_labels
-            .max(from_header)
-            .max(property.map_or(0, |p| p.num_classes));
         Ok(Self {
             file,
             items,
             num_classes,
+            written_labels,
             layout,
             property,
             unreadable,
@@ -250,6 +267,17 @@ impl FaceImages for RecordDataset {
 
     fn describe(&self, index: usize) -> String {
         describe(&self.file, self.items[index].key)
+    }
+
+    fn identity_name(&self, label: u32) -> String {
+        match &self.written_labels {
+            Some(written) => written
+                .get(label as usize)
+                .copied()
+                .unwrap_or(label)
+                .to_string(),
+            None => label.to_string(),
+        }
     }
 
     fn image(&self, index: usize) -> Result<RgbImage> {

@@ -1,6 +1,20 @@
 //! The `property` file next to an insightface `.rec`: `num_classes,height,width` (and the image count on a second line).
+//!
+//! insightface keeps one `property` per folder, describing `train.rec`; a folder holding
+//! several prefixes keeps one `<prefix>.property` per prefix ([`property_path`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Where the property file of the data set with `prefix` lives: `property` for insightface's
+/// `train` prefix, `<prefix>.property` for any other, so prefixes sharing a folder never
+/// overwrite each other's.
+pub fn property_path(prefix: &Path) -> PathBuf {
+    let dir = prefix.parent().unwrap_or(Path::new("."));
+    match prefix.file_name().and_then(|n| n.to_str()) {
+        Some("train") | None => dir.join("property"),
+        Some(name) => dir.join(format!("{name}.property")),
+    }
+}
 
 use crate::error::{DataError, Result};
 

@@ -47,7 +47,8 @@ impl DecodedAudio {
 /// Decodes the audio file at `path` (the extension is used as a hint; the content decides).
 ///
 /// Errors name the file and the problem: unknown container, unsupported codec, a malformed
-/// packet, a truncated stream (fewer frames than the header promises), or no audio track.
+/// packet, a truncated stream (fewer frames than the header promises), a NaN or infinite
+/// sample, or no audio track.
 /// Streams whose header states no length (Ogg without a final granule, ADTS) end where their
 /// last complete packet ends. Chained Ogg streams are joined; if their channel counts differ,
 /// the whole file is mixed down to mono (a change of sample rate is an error).
@@ -161,6 +162,15 @@ fn decode_source(
         if let Some(expected) = expected_frames {
             samples.truncate(samples.len().min(expected as usize * channels));
         }
+    }
+    // A NaN or Inf sample (float WAV) would poison resampling and features: refuse the file.
+    if let Some(i) = samples.iter().position(|x| !x.is_finite()) {
+        let (frame, channel) = (i / channels, i % channels);
+        return Err(fail(format!(
+            "sample {frame} (channel {channel}, at {:.3} s) is {}: the file holds non-finite samples",
+            frame as f64 / f64::from(sample_rate_hz),
+            samples[i]
+        )));
     }
     let frames = samples.len() / channels;
     if let Some(expected) = expected_frames {

@@ -20,6 +20,12 @@ pub fn resample(samples: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>> {
     if from_hz == to_hz || samples.is_empty() {
         return Ok(samples.to_vec());
     }
+    if let Some(i) = samples.iter().position(|x| !x.is_finite()) {
+        return Err(DataError::InvalidArgument(format!(
+            "resample: sample {i} is {}; only finite samples can be resampled",
+            samples[i]
+        )));
+    }
     let invalid = |what: String| {
         DataError::InvalidArgument(format!("resample {from_hz} Hz -> {to_hz} Hz: {what}"))
     };
@@ -62,6 +68,14 @@ mod tests {
         let input = vec![0.0f32; 8000];
         assert_eq!(resample(&input, 8000, 16000).unwrap().len(), 16000);
         assert_eq!(resample(&input, 44100, 16000).unwrap().len(), 2903);
+    }
+
+    #[test]
+    fn non_finite_input_is_an_error_not_a_panic() {
+        let mut input = vec![0.1f32; 4000];
+        input[17] = f32::NAN;
+        let e = resample(&input, 8000, 16000).unwrap_err().to_string();
+        assert!(e.contains("sample 17 is NaN"), "{e}");
     }
 
     #[test]

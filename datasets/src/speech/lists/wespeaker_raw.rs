@@ -16,7 +16,13 @@ struct RawLine {
 /// Relative `wav` paths are resolved against the list's folder. A line that is not such a
 /// JSON object, or a `wav` that is a shell pipe (`cmd |`), is an error naming the file and line.
 pub fn read_wespeaker_raw_list(path: &Path) -> Result<UtteranceList> {
-    let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
+    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidData => DataError::format(
+            path,
+            "not a text list (not UTF-8); a wespeaker raw list is JSON lines",
+        ),
+        _ => DataError::io(path, e),
+    })?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut entries = Vec::new();
     for (index, line) in text.lines().enumerate() {
