@@ -23,6 +23,41 @@ use crate::models::SpeakerModel;
 /// wespeaker's `waveform * (1 << 15)`) works on.
 pub const INT16_SCALE: f32 = 32768.0;
 
+/// Longest stretch of frames the backbone sees at once: 60 s at the 10 ms frame shift.
+///
+/// An utterance up to this long is embedded whole, exactly as wespeaker does. A longer one is
+/// embedded over windows of this many frames every [`WINDOW_HOP_FRAMES`] (10 s of overlap; the
+/// last window ends at the last frame), and its embedding is the mean of the window embeddings
+/// weighted by the frames each window adds, so the backbone's memory does not grow with the
+/// length (a ResNet34 on 30 minutes at once took 15 GB). The features themselves are computed
+/// over the whole utterance first, so the per-utterance CMN is the same.
+pub const WINDOW_FRAMES: usize = 6000;
+
+/// Frames between the starts of two windows of a long utterance (see [`WINDOW_FRAMES`]).
+pub const WINDOW_HOP_FRAMES: usize = 5000;
+
+/// The windows `(start, frames, weight)` a long utterance of `frames` frames is embedded over:
+/// one window for `frames <= WINDOW_FRAMES`; the weights (frames new to each window) sum to
+/// `frames`.
+pub fn windows(frames: usize) -> Vec<(usize, usize, usize)> {
+    if frames <= WINDOW_FRAMES {
+        return vec![(0, frames, frames)];
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut covered = 0;
+    loop {
+        let start_here = start.min(frames - WINDOW_FRAMES);
+        let end = start_here + WINDOW_FRAMES;
+        out.push((start_here, WINDOW_FRAMES, end - covered));
+        covered = end;
+        if end == frames {
+            return out;
+        }
+        start += WINDOW_HOP_FRAMES;
+    }
+}
+
 /// The evaluation frontend for `model`: [`FbankConfig::wespeaker`] (dither 0, CMN) with the
 /// model's mel bins.
 pub fn eval_fbank(model: &SpeakerModel) -> anyhow::Result<Fbank> {
@@ -90,7 +125,8 @@ fn forward_rows(model: &SpeakerModel, feats: Tensor) -> anyhow::Result<Vec<Vec<f
 /// Embedding of one whole utterance: `samples` are 16 kHz mono at int16 scale ([`load_audio`],
 /// or [`INT16_SCALE`] times `[-1, 1]` samples); `fbank` is the evaluation frontend
 /// ([`eval_fbank`]), `device` where `model` lives. Returns the raw `D`-dimensional embedding
-/// (batch 1, eval mode, not L2-normalised), as wespeaker extracts VoxCeleb1.
+/// (batch 1, eval mode, not L2-normalised), as wespeaker extracts VoxCeleb1; an utterance longer
+/// than [`WINDOW_FRAMES`] is embedded over windows (see there).
 ///
 /// Errors when the frontend does not match the model (bins, rate, dither), when the utterance is
 /// shorter than the model's fewest frames (the message gives the durations), or when a sample or
@@ -112,9 +148,24 @@ pub fn embed_waveform(
         )
     }
     let features = fbank.compute(samples)?;
-    let feats = Tensor::from_vec(features.data, (1, features.frames, features.bins), device)?;
-    let mut rows = forward_rows(model, feats)?;
-    Ok(rows.swap_remove(0))
+    let (frames, bins) = (features.frames, features.bins);
+    let parts = windows(frames);
+    if let [(_, _, _)] = parts[..] {
+        let feats = Tensor::from_vec(features.data, (1, frames, bins), device)?;
+        let mut rows = forward_rows(model, feats)?;
+        return Ok(rows.swap_remove(0));
+    }
+    let mut sum: Vec<f64> = Vec::new();
+    for (start, len, weight) in parts {
+        let window = features.data[start * bins..(start + len) * bins].to_vec();
+        let feats = Tensor::from_vec(window, (1, len, bins), device)?;
+        let row = forward_rows(model, feats)?.swap_remove(0);
+        sum.resize(row.len(), 0.0);
+        for (s, v) in sum.iter_mut().zip(&row) {
+            *s += weight as f64 * f64::from(*v);
+        }
+    }
+    Ok(sum.iter().map(|s| (s / frames as f64) as f32).collect())
 }
 
 /// Embeddings of equally long utterances in one forward pass (batch `B` = `waveforms.len()`):
