@@ -93,3 +93,14 @@ train-speaker *ARGS:
         esac
     done
     cargo run --release -p speaker-app -- train "${flags[@]}"
+
+# Loss-comparison sweep of face-app: every loss x 3 seeds on synthetic and ORL faces, bootstrap
+# intervals, RESULTS.md section + plots in results/. Finished runs are skipped, so it resumes.
+# Other arguments go to `face-app sweep` (e.g. --spec face-app/sweeps/ci.toml --seeds 1,2).
+sweep-face *ARGS:
+    cargo run --release -p face-app -- sweep --out runs/sweep-face --results RESULTS.md {{ARGS}}
+
+# Loss-comparison sweep of speaker-app: every loss x 3 seeds on synthetic and Debian voices,
+# bootstrap intervals, RESULTS.md section + plots in results/ (resumes like sweep-face).
+sweep-speaker *ARGS:
+    cargo run --release -p speaker-app -- sweep --out runs/sweep-speaker --results RESULTS.md {{ARGS}}

@@ -44,6 +44,8 @@ pub trait TrainApp: Sized + 'static {
     const NAME: &'static str;
     /// The built-in default config (`train` without `--config`) and how messages name it.
     const DEMO: (&'static str, &'static str);
+    /// The built-in default sweep file (`sweep` without `--spec`) and how messages name it.
+    const SWEEP: (&'static str, &'static str);
     /// The app's own renamed config keys (the shared ones are app-kit's).
     const RENAMED: &'static [Renamed] = &[];
     /// The app's own `[data]` keys.

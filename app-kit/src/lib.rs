@@ -7,7 +7,8 @@
 //! * [`registry`]: backbone registries (one file and one line per backbone).
 //! * [`bundle`]: trained models on disk; [`model`]: `--model` / `--hub` / `--pth` / `--device`;
 //!   [`hub`]: the Hugging Face Hub cache; [`device`]: device choice.
-//! * [`cli`]: the `train`, `verify` and `download` commands.
+//! * [`sweep`]: loss-comparison sweeps with identity-bootstrap intervals and their write-up.
+//! * [`cli`]: the `train`, `sweep`, `verify` and `download` commands.
 
 pub mod app;
 pub mod bundle;
@@ -17,6 +18,7 @@ pub mod device;
 pub mod hub;
 pub mod model;
 pub mod registry;
+pub mod sweep;
 pub mod task;
 
 pub use app::{config_from_toml, load_config, AppConfig, OpenedData, TrainApp};

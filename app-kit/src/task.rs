@@ -13,6 +13,7 @@ use candle_core::{DType, Device, ModuleT, Tensor};
 use candle_nn::VarMap;
 use datasets::loader::{Loader, LoaderConfig, Position};
 use eval_kit::heldout::{check_split, HeldoutReport};
+use eval_kit::HeldoutEmbeddings;
 use serde_json::json;
 use train_kit::{
     derived_seed, fit, seeded_var_builder, Batches, FitOptions, FitSummary, Hooks, Positioned,
@@ -52,6 +53,10 @@ pub struct TrainOutcome {
     /// Wall time of this process's part of the run, seconds.
     pub seconds: f64,
 }
+
+/// The held-out embeddings a finished run leaves in its folder (eval-kit's store, keys
+/// `<identity>/<row>`), so a sweep can score it again.
+pub const HELDOUT_EMBEDDINGS: &str = "heldout_embeddings.safetensors";
 
 /// Samples a batch needs for BatchNorm statistics; smaller ones (unreadable items) are dropped.
 const MIN_BATCH: usize = 2;
@@ -187,17 +192,30 @@ impl<A: TrainApp> VerificationTask<A> {
         &self.data
     }
 
-    /// The held-out report of the model as it is now (before training: the seeded starting
-    /// weights, for a paired comparison); `None` when nothing is held out.
-    pub fn heldout_report(&self) -> Result<Option<HeldoutReport>> {
+    /// The held-out embeddings of the model as it is now (before training: the seeded starting
+    /// weights); `None` when nothing is held out.
+    pub fn heldout_embeddings(&self) -> Result<Option<HeldoutEmbeddings>> {
         let Some(heldout) = &self.data.heldout else {
             return Ok(None);
         };
-        let emb = A::embed_heldout(self.net.as_ref(), heldout, &self.cfg, &self.device)?;
-        Ok(Some(eval_kit::heldout::evaluate(
-            &emb,
-            &self.cfg.eval.fars,
+        Ok(Some(A::embed_heldout(
+            self.net.as_ref(),
+            heldout,
+            &self.cfg,
+            &self.device,
         )?))
+    }
+
+    /// The held-out report of the model as it is now (before training: the seeded starting
+    /// weights, for a paired comparison); `None` when nothing is held out.
+    pub fn heldout_report(&self) -> Result<Option<HeldoutReport>> {
+        match self.heldout_embeddings()? {
+            Some(emb) => Ok(Some(eval_kit::heldout::evaluate(
+                &emb,
+                &self.cfg.eval.fars,
+            )?)),
+            None => Ok(None),
+        }
     }
 
     fn reinitialize(&mut self, hooks: &mut Hooks<'_>, reason: ReinitReason) -> Result<()> {
@@ -344,9 +362,11 @@ impl<A: TrainApp> Task for VerificationTask<A> {
     fn evaluate(&mut self, run_dir: &Path, model_dir: &Path) -> TaskResult<serde_json::Value> {
         let validation =
             A::validate_final(self.net.as_ref(), &self.data.train, &self.cfg, &self.device)?;
-        let Some(report) = self.heldout_report()? else {
+        let Some(emb) = self.heldout_embeddings()? else {
             return Ok(json!({ "validation": validation }));
         };
+        emb.save(&run_dir.join(HELDOUT_EMBEDDINGS))?;
+        let report = eval_kit::heldout::evaluate(&emb, &self.cfg.eval.fars)?;
         let mut plots = serde_json::Map::new();
         let title = format!(
             "held-out, {} · {}",
@@ -384,6 +404,7 @@ impl<A: TrainApp> Task for VerificationTask<A> {
         let mut value = serde_json::to_value(&report)?;
         if let Some(map) = value.as_object_mut() {
             map.insert("score".into(), "cosine".into());
+            map.insert("embeddings".into(), HELDOUT_EMBEDDINGS.into());
             map.insert("plots".into(), serde_json::Value::Object(plots));
             map.insert("validation".into(), validation);
         }

@@ -15,7 +15,7 @@ use eval_kit::{MetricsConfig, VerificationReport};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-fn synthetic(n: usize) -> (Vec<f32>, Vec<bool>) {
+fn synthetic(n: usize) -> (Vec<f64>, Vec<bool>) {
     let mut rng = StdRng::seed_from_u64(7);
     let mut scores = Vec::with_capacity(n);
     let mut labels = Vec::with_capacity(n);
@@ -29,14 +29,14 @@ fn synthetic(n: usize) -> (Vec<f32>, Vec<bool>) {
         } else {
             0.05 + 0.1 * z
         };
-        scores.push(s as f32);
+        scores.push(s);
         labels.push(target);
     }
     (scores, labels)
 }
 
-fn write_inputs(dir: &Path, scores: &[f32], labels: &[bool]) -> std::io::Result<()> {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("scores.f32"))?);
+fn write_inputs(dir: &Path, scores: &[f64], labels: &[bool]) -> std::io::Result<()> {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("scores.f64"))?);
     for s in scores {
         f.write_all(&s.to_le_bytes())?;
     }

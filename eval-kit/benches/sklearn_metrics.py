@@ -14,7 +14,7 @@ from sklearn.metrics import roc_curve
 FARS = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
 
 d = Path(sys.argv[1])
-scores = np.fromfile(d / "scores.f32", dtype="<f4")
+scores = np.fromfile(d / "scores.f64", dtype="<f8")
 labels = np.fromfile(d / "labels.u8", dtype=np.uint8)
 
 t0 = time.perf_counter()

@@ -5,16 +5,14 @@
 //! identity". Equal scores form one threshold step, so the result never
 //! depends on the order of tied trials.
 
-use rayon::prelude::*;
-
 use crate::error::MetricError;
-use crate::radix::{key_of, score_of, sort_low_bits, HIGH_BITS, LOW_BITS};
+use crate::radix::{key_of, score_of, sort_keys};
 
 /// Distinct scores in ascending order with the number of target and
 /// nontarget trials at each.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScoreCurve {
-    scores: Vec<f32>,
+    scores: Vec<f64>,
     targets_at: Vec<u32>,
     nontargets_at: Vec<u32>,
     n_target: u64,
@@ -25,7 +23,7 @@ impl ScoreCurve {
     /// Sorts `scores` (one per trial) with `is_target` labels.
     ///
     /// Errors: lengths differ, a score is NaN or infinite, or either class is empty.
-    pub fn new(scores: &[f32], is_target: &[bool]) -> Result<Self, MetricError> {
+    pub fn new(scores: &[f64], is_target: &[bool]) -> Result<Self, MetricError> {
         if scores.len() != is_target.len() {
             return Err(MetricError::LengthMismatch {
                 what: "labels",
@@ -58,6 +56,53 @@ impl ScoreCurve {
         ))
     }
 
+    /// A curve from distinct ascending `thresholds` with the (possibly weighted) number of target
+    /// and nontarget trials at each, e.g. a bootstrap replicate.
+    ///
+    /// Errors: lengths differ, thresholds not finite and strictly ascending, or a class is
+    /// empty.
+    pub fn from_counts(
+        thresholds: Vec<f64>,
+        targets_at: Vec<u32>,
+        nontargets_at: Vec<u32>,
+    ) -> Result<Self, MetricError> {
+        for (what, len) in [
+            ("target counts", targets_at.len()),
+            ("nontarget counts", nontargets_at.len()),
+        ] {
+            if len != thresholds.len() {
+                return Err(MetricError::LengthMismatch {
+                    what,
+                    expected: thresholds.len(),
+                    actual: len,
+                });
+            }
+        }
+        if let Some(index) = thresholds.iter().position(|s| !s.is_finite()) {
+            return Err(MetricError::NanScore {
+                index,
+                value: thresholds[index],
+            });
+        }
+        if let Some(i) = thresholds.windows(2).position(|w| w[0] >= w[1]) {
+            return Err(MetricError::InvalidParameter {
+                name: "thresholds",
+                value: format!("{} then {}", thresholds[i], thresholds[i + 1]),
+                reason: "must be strictly ascending",
+            });
+        }
+        let n_target: u64 = targets_at.iter().map(|&c| u64::from(c)).sum();
+        let n_nontarget: u64 = nontargets_at.iter().map(|&c| u64::from(c)).sum();
+        check_classes(n_target as usize, n_nontarget as usize)?;
+        Ok(Self {
+            scores: thresholds,
+            targets_at,
+            nontargets_at,
+            n_target,
+            n_nontarget,
+        })
+    }
+
     /// Number of target (same identity) trials.
     pub fn n_target(&self) -> u64 {
         self.n_target
@@ -69,7 +114,7 @@ impl ScoreCurve {
     }
 
     /// The distinct scores, ascending.
-    pub fn thresholds(&self) -> &[f32] {
+    pub fn thresholds(&self) -> &[f64] {
         &self.scores
     }
 
@@ -84,7 +129,7 @@ impl ScoreCurve {
     }
 
     /// The largest score.
-    pub fn max_score(&self) -> f32 {
+    pub fn max_score(&self) -> f64 {
         // `new` guarantees at least two trials.
         self.scores[self.scores.len() - 1]
     }
@@ -92,114 +137,55 @@ impl ScoreCurve {
     /// A threshold above every score: with "accept if score >= threshold"
     /// it accepts nothing.
     pub fn accept_nothing_threshold(&self) -> f64 {
-        f64::from(self.max_score().next_up())
+        self.max_score().next_up()
     }
 }
 
-/// Sorts by an MSD pass on the top bits of the order-preserving key, then
-/// sorts each bucket (in parallel) on the remaining bits, carrying the label
-/// in bit 0, and counts each run of equal keys.
+/// Sorts the order-preserving keys of each class (both at once), then merges the two sorted
+/// lists into distinct scores with their counts.
 fn sort_into_curve(
-    scores: &[f32],
+    scores: &[f64],
     is_target: &[bool],
     n_target: u64,
     n_nontarget: u64,
 ) -> ScoreCurve {
-    const BUCKETS: usize = 1 << HIGH_BITS;
-    let chunk = scores
-        .len()
-        .div_ceil(rayon::current_num_threads().max(1))
-        .max(1 << 16);
-    let histogram = scores
-        .par_chunks(chunk)
-        .map(|part| {
-            let mut h = vec![0usize; BUCKETS];
-            for &s in part {
-                h[(key_of(s) >> LOW_BITS) as usize] += 1;
-            }
-            h
-        })
-        .reduce(
-            || vec![0usize; BUCKETS],
-            |mut a, b| {
-                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                a
-            },
-        );
-    let mut starts = Vec::with_capacity(BUCKETS);
-    let mut total = 0;
-    for count in &histogram {
-        starts.push(total);
-        total += count;
-    }
-    let mut packed = vec![0u32; scores.len()];
-    let mut next = starts.clone();
-    let low_mask = (1u32 << LOW_BITS) - 1;
-    for (&s, &t) in scores.iter().zip(is_target) {
-        let key = key_of(s);
-        let bucket = (key >> LOW_BITS) as usize;
-        packed[next[bucket]] = ((key & low_mask) << 1) | u32::from(t);
-        next[bucket] += 1;
-    }
-    let mut slices: Vec<(u32, &mut [u32])> = Vec::new();
-    let mut rest = packed.as_mut_slice();
-    for (bucket, &count) in histogram.iter().enumerate() {
-        let (head, tail) = rest.split_at_mut(count);
-        if !head.is_empty() {
-            slices.push((bucket as u32, head));
-        }
-        rest = tail;
-    }
-    let runs: Vec<Vec<(u32, u32, u32)>> = slices
-        .into_par_iter()
-        .map(|(bucket, values)| {
-            sort_low_bits(values);
-            let mut out = Vec::new();
-            let mut i = 0;
-            while i < values.len() {
-                let low = values[i] >> 1;
-                let (mut targets, mut nontargets) = (0u32, 0u32);
-                while i < values.len() && values[i] >> 1 == low {
-                    if values[i] & 1 == 1 {
-                        targets += 1;
-                    } else {
-                        nontargets += 1;
-                    }
-                    i += 1;
-                }
-                out.push(((bucket << LOW_BITS) | low, targets, nontargets));
-            }
-            out
-        })
-        .collect();
-    let distinct = runs.iter().map(Vec::len).sum();
+    let keys_of = |want: bool| {
+        let mut keys: Vec<u64> = scores
+            .iter()
+            .zip(is_target)
+            .filter(|&(_, &t)| t == want)
+            .map(|(&s, _)| key_of(s))
+            .collect();
+        sort_keys(&mut keys);
+        keys
+    };
+    let (targets, nontargets) = rayon::join(|| keys_of(true), || keys_of(false));
     let mut curve = ScoreCurve {
-        scores: vec![0.0; distinct],
-        targets_at: vec![0; distinct],
-        nontargets_at: vec![0; distinct],
+        scores: Vec::new(),
+        targets_at: Vec::new(),
+        nontargets_at: Vec::new(),
         n_target,
         n_nontarget,
     };
-    let mut parts = Vec::with_capacity(runs.len());
-    let (mut s_rest, mut t_rest, mut n_rest) = (
-        curve.scores.as_mut_slice(),
-        curve.targets_at.as_mut_slice(),
-        curve.nontargets_at.as_mut_slice(),
-    );
-    for run in &runs {
-        let (s_head, s_tail) = s_rest.split_at_mut(run.len());
-        let (t_head, t_tail) = t_rest.split_at_mut(run.len());
-        let (n_head, n_tail) = n_rest.split_at_mut(run.len());
-        parts.push((run, s_head, t_head, n_head));
-        (s_rest, t_rest, n_rest) = (s_tail, t_tail, n_tail);
-    }
-    parts.into_par_iter().for_each(|(run, s, t, n)| {
-        for (i, &(key, targets, nontargets)) in run.iter().enumerate() {
-            s[i] = score_of(key);
-            t[i] = targets;
-            n[i] = nontargets;
+    let (mut i, mut j) = (0, 0);
+    while i < targets.len() || j < nontargets.len() {
+        let key = match (targets.get(i), nontargets.get(j)) {
+            (Some(&a), Some(&b)) => a.min(b),
+            (Some(&a), None) => a,
+            (None, Some(&b)) => b,
+            (None, None) => unreachable!("the loop condition holds"),
+        };
+        let start = (i, j);
+        while targets.get(i) == Some(&key) {
+            i += 1;
         }
-    });
+        while nontargets.get(j) == Some(&key) {
+            j += 1;
+        }
+        curve.scores.push(score_of(key));
+        curve.targets_at.push((i - start.0) as u32);
+        curve.nontargets_at.push((j - start.1) as u32);
+    }
     curve
 }
 
@@ -240,6 +226,18 @@ mod tests {
     }
 
     #[test]
+    fn scores_closer_than_f32_resolution_stay_distinct() {
+        // 0.5 and 0.5 + 2^-40 are one f32 but two f64 scores: a tie in f32 would merge the
+        // genuine and the impostor trial into one step.
+        let close = 0.5 + 2f64.powi(-40);
+        assert_eq!(close as f32, 0.5f32);
+        let curve = ScoreCurve::new(&[close, 0.5, 0.1], &[true, false, false]).unwrap();
+        assert_eq!(curve.thresholds(), &[0.1, 0.5, close]);
+        assert_eq!(curve.targets_at(), &[0, 0, 1]);
+        assert_eq!(curve.nontargets_at(), &[1, 1, 0]);
+    }
+
+    #[test]
     fn matches_a_naive_count_on_large_input() {
         // Coarse and fine values, negative and positive, many ties.
         let mut state = 99u64;
@@ -251,14 +249,14 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             let r = (state >> 33) as u32;
             let s = if i % 3 == 0 {
-                (r % 50) as f32 / 10.0 - 2.0
+                f64::from(r % 50) / 10.0 - 2.0
             } else {
-                (r as f32 / u32::MAX as f32) * 2.0 - 0.7
+                (f64::from(r) / f64::from(u32::MAX)) * 2.0 - 0.7
             };
             scores.push(s);
             labels.push(r.is_multiple_of(7));
         }
-        let mut naive = std::collections::BTreeMap::<u32, (u32, u32)>::new();
+        let mut naive = std::collections::BTreeMap::<u64, (u32, u32)>::new();
         for (&s, &t) in scores.iter().zip(&labels) {
             let entry = naive.entry(key_of(s)).or_default();
             if t {
@@ -268,11 +266,11 @@ mod tests {
             }
         }
         let curve = ScoreCurve::new(&scores, &labels).unwrap();
-        let expected: Vec<(f32, u32, u32)> = naive
+        let expected: Vec<(f64, u32, u32)> = naive
             .iter()
             .map(|(&k, &(t, n))| (score_of(k), t, n))
             .collect();
-        let got: Vec<(f32, u32, u32)> = (0..curve.thresholds().len())
+        let got: Vec<(f64, u32, u32)> = (0..curve.thresholds().len())
             .map(|i| {
                 (
                     curve.thresholds()[i],
@@ -290,13 +288,13 @@ mod tests {
         assert!(err.to_string().contains("no nontarget trials"), "{err}");
         let err = ScoreCurve::new(&[0.1, 0.2], &[false, false]).unwrap_err();
         assert!(err.to_string().contains("no target trials"), "{err}");
-        let err = ScoreCurve::new(&[0.1, f32::NAN], &[true, false]).unwrap_err();
+        let err = ScoreCurve::new(&[0.1, f64::NAN], &[true, false]).unwrap_err();
         assert!(
             err.to_string()
                 .contains("index 1 is NaN: scores must be finite"),
             "{err}"
         );
-        let err = ScoreCurve::new(&[0.5, f32::INFINITY], &[true, false]).unwrap_err();
+        let err = ScoreCurve::new(&[0.5, f64::INFINITY], &[true, false]).unwrap_err();
         assert!(err.to_string().contains("index 1 is inf"), "{err}");
         let err = ScoreCurve::new(&[0.1], &[true, false]).unwrap_err();
         assert!(matches!(err, MetricError::LengthMismatch { .. }));

@@ -22,7 +22,7 @@ pub struct Eer {
     pub rate: f64,
     /// wespeaker's threshold: the score at the first point where the miss
     /// rate reaches the false-alarm rate.
-    pub threshold: f32,
+    pub threshold: f64,
 }
 
 /// Costs and prior of the detection cost function.
@@ -87,7 +87,7 @@ pub struct MinDcf {
     /// `min_t (c_miss p fnr(t) + c_fa (1 - p) fpr(t)) / min(c_miss p, c_fa (1 - p))`.
     pub value: f64,
     /// The threshold of the minimum (accept when score > threshold).
-    pub threshold: f32,
+    pub threshold: f64,
     /// The parameters used.
     pub params: DcfParams,
 }
@@ -96,7 +96,7 @@ pub struct MinDcf {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct DetPoint {
     /// Accept when score > threshold.
-    pub threshold: f32,
+    pub threshold: f64,
     /// False-alarm rate.
     pub fpr: f64,
     /// Miss rate.
@@ -136,7 +136,7 @@ pub fn det_points(curve: &ScoreCurve) -> Vec<DetPoint> {
 /// very first point already has `fnr >= fpr`).
 pub fn eer(curve: &ScoreCurve) -> Eer {
     let mut previous = DetPoint {
-        threshold: f32::NEG_INFINITY,
+        threshold: f64::NEG_INFINITY,
         fnr: 0.0,
         fpr: 1.0,
     };
@@ -161,7 +161,7 @@ pub fn min_dcf(curve: &ScoreCurve, params: DcfParams) -> Result<MinDcf, MetricEr
     params.validate()?;
     let mut best = MinDcf {
         value: f64::INFINITY,
-        threshold: f32::NAN,
+        threshold: f64::NAN,
         params,
     };
     for point in miss_false_alarm(curve) {
@@ -180,7 +180,7 @@ pub fn min_dcf(curve: &ScoreCurve, params: DcfParams) -> Result<MinDcf, MetricEr
 mod tests {
     use super::*;
 
-    fn curve(scores: &[f32], labels: &[bool]) -> ScoreCurve {
+    fn curve(scores: &[f64], labels: &[bool]) -> ScoreCurve {
         ScoreCurve::new(scores, labels).unwrap()
     }
 

@@ -31,7 +31,7 @@ pub enum MetricError {
     #[error("score at index {index} is {value}: scores must be finite")]
     NanScore {
         /// The offending value.
-        value: f32,
+        value: f64,
         /// 0-based index of the trial.
         index: usize,
     },

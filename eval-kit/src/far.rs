@@ -34,6 +34,8 @@ pub struct TarAtFar {
     pub tar: f64,
     /// Accept when score >= threshold.
     pub threshold: f64,
+    /// Nontarget trials accepted at the threshold (what the TAR's FAR rests on).
+    pub false_accepts: u64,
 }
 
 /// Errors unless every FAR is in `[0, 1]`.
@@ -50,7 +52,7 @@ pub fn check_fars(fars: &[f64]) -> Result<(), MetricError> {
 
 /// The largest `fp` with `fp as f64 / n_non as f64 <= far` (as floats, so
 /// the bound agrees exactly with comparing rates).
-fn max_false_accepts(far: f64, n_non: u64) -> u64 {
+pub(crate) fn max_false_accepts(far: f64, n_non: u64) -> u64 {
     let ok = |fp: u64| fp as f64 / n_non as f64 <= far;
     let mut fp = ((far * n_non as f64).floor() as u64).min(n_non);
     while fp < n_non && ok(fp + 1) {
@@ -124,6 +126,7 @@ pub fn tar_at_far(
             far,
             tar: p.true_accepts as f64 / n_tgt,
             threshold: p.threshold,
+            false_accepts: p.false_accepts,
         })
         .collect())
 }

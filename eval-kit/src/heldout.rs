@@ -3,11 +3,16 @@
 //! cosine, EER / minDCF / TAR@FAR from the curve, and the score threshold at each FAR that a
 //! model bundle stores for `verify`.
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 
+use crate::bootstrap::{far_resolved, MIN_FALSE_ACCEPTS};
 use crate::curve::ScoreCurve;
 use crate::error::MetricError;
 use crate::report::{MetricsConfig, VerificationReport};
+use crate::scoring::{centered_unit, dot};
+use crate::store::EmbeddingStore;
 
 /// A score threshold for one false-accept rate: accept a pair when `score >= threshold`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -19,11 +24,14 @@ pub struct FarThreshold {
 }
 
 /// Embeddings of held-out items: rows of one dimension with their identity labels.
+///
+/// Rows are kept as the model produced them; [`all_pair_scores`] normalizes them in f64, so
+/// scores are exact from the features to the ROC.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HeldoutEmbeddings {
     /// Embedding size.
     pub dim: usize,
-    /// Row-major `(N, dim)` L2-normalized embeddings.
+    /// Row-major `(N, dim)` embeddings, as produced.
     pub rows: Vec<f32>,
     /// Identity of each row.
     pub labels: Vec<u32>,
@@ -40,34 +48,26 @@ impl HeldoutEmbeddings {
         }
     }
 
-    /// Adds one embedding of identity `label`, L2-normalizing it (as eval-kit's cosine scoring
-    /// does: `x / max(|x|, 1e-12)` in f32).
+    /// Adds one embedding of identity `label`.
     pub fn push(&mut self, label: u32, embedding: &[f32]) -> Result<(), MetricError> {
-        if embedding.len() != self.dim {
-            return Err(MetricError::DimensionMismatch {
-                key: format!("held-out item {}", self.labels.len()),
-                expected: self.dim,
-                actual: embedding.len(),
-            });
-        }
-        let norm = embedding
-            .iter()
-            .map(|x| x * x)
-            .sum::<f32>()
-            .sqrt()
-            .max(1e-12);
-        self.rows.extend(embedding.iter().map(|x| x / norm));
-        self.labels.push(label);
-        Ok(())
+        self.extend(embedding, &[label])
     }
 
-    /// Adds an already normalized `(n, dim)` block with its labels.
-    pub fn extend_normalized(&mut self, rows: &[f32], labels: &[u32]) -> Result<(), MetricError> {
+    /// Adds a row-major `(labels.len(), dim)` block with its labels.
+    pub fn extend(&mut self, rows: &[f32], labels: &[u32]) -> Result<(), MetricError> {
         if rows.len() != labels.len() * self.dim {
-            return Err(MetricError::LengthMismatch {
-                what: "held-out embedding rows",
-                expected: labels.len() * self.dim,
-                actual: rows.len(),
+            return Err(if labels.len() == 1 {
+                MetricError::DimensionMismatch {
+                    key: format!("held-out item {}", self.labels.len()),
+                    expected: self.dim,
+                    actual: rows.len(),
+                }
+            } else {
+                MetricError::LengthMismatch {
+                    what: "held-out embedding rows",
+                    expected: labels.len() * self.dim,
+                    actual: rows.len(),
+                }
             });
         }
         self.rows.extend_from_slice(rows);
@@ -84,18 +84,62 @@ impl HeldoutEmbeddings {
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
+
+    /// Saves the rows as an [`EmbeddingStore`] whose key `"{label}/{row}"` carries each row's
+    /// identity, so a sweep can score a finished run again.
+    pub fn save(&self, path: &Path) -> Result<(), MetricError> {
+        let keys = self
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| format!("{l}/{i}"))
+            .collect();
+        EmbeddingStore::from_rows(keys, self.dim, self.rows.clone())?.save(path)
+    }
+
+    /// Reads what [`HeldoutEmbeddings::save`] wrote; a key without a numeric identity before
+    /// `/` is an error naming the file.
+    pub fn load(path: &Path) -> Result<Self, MetricError> {
+        let store = EmbeddingStore::load(path)?;
+        let mut labels = Vec::with_capacity(store.len());
+        for key in store.keys() {
+            let label = key
+                .split_once('/')
+                .and_then(|(l, _)| l.parse::<u32>().ok())
+                .ok_or_else(|| MetricError::InvalidStore {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "key {key:?} is not `<identity>/<row>` (not a held-out embedding file)"
+                    ),
+                })?;
+            labels.push(label);
+        }
+        Ok(Self {
+            dim: store.dim(),
+            rows: store.data().to_vec(),
+            labels,
+            skipped: Vec::new(),
+        })
+    }
+
+    /// The rows centered on nothing and scaled to unit norm, in f64.
+    fn unit_rows(&self) -> Vec<Vec<f64>> {
+        self.rows
+            .chunks(self.dim.max(1))
+            .map(|r| centered_unit(r, None))
+            .collect()
+    }
 }
 
-/// The cosine scores of all pairs `i < j` of `emb` and whether each pairs one identity.
-pub fn all_pair_scores(emb: &HeldoutEmbeddings) -> (Vec<f32>, Vec<bool>) {
-    let (n, dim) = (emb.len(), emb.dim);
+/// The cosine scores (f64) of all pairs `i < j` of `emb` and whether each pairs one identity.
+pub fn all_pair_scores(emb: &HeldoutEmbeddings) -> (Vec<f64>, Vec<bool>) {
+    let n = emb.len();
+    let unit = emb.unit_rows();
     let mut scores = Vec::with_capacity(n * n.saturating_sub(1) / 2);
     let mut genuine = Vec::with_capacity(scores.capacity());
     for i in 0..n {
-        let a = &emb.rows[i * dim..(i + 1) * dim];
         for j in i + 1..n {
-            let b = &emb.rows[j * dim..(j + 1) * dim];
-            scores.push(a.iter().zip(b).map(|(x, y)| x * y).sum());
+            scores.push(dot(&unit[i], &unit[j]));
             genuine.push(emb.labels[i] == emb.labels[j]);
         }
     }
@@ -134,6 +178,10 @@ pub struct HeldoutReport {
     pub metrics: VerificationReport,
     /// The threshold at each FAR of the table.
     pub thresholds: Vec<FarThreshold>,
+    /// FARs of the table this protocol cannot resolve: fewer than
+    /// [`MIN_FALSE_ACCEPTS`](crate::bootstrap::MIN_FALSE_ACCEPTS) false accepts are allowed
+    /// there, so their TAR is not reported (the table prints `-`).
+    pub unresolved_fars: Vec<f64>,
     /// The sorted curve (for plots).
     #[serde(skip)]
     pub curve: Option<ScoreCurve>,
@@ -174,7 +222,13 @@ pub fn evaluate(emb: &HeldoutEmbeddings, fars: &[f64]) -> Result<HeldoutReport, 
             threshold: t.threshold,
         })
         .collect();
+    let unresolved_fars = fars
+        .iter()
+        .copied()
+        .filter(|&f| !far_resolved(f, metrics.n_nontarget))
+        .collect();
     Ok(HeldoutReport {
+        unresolved_fars,
         identities: counts.len(),
         items: emb.len(),
         skipped: emb.skipped.len(),
@@ -199,15 +253,29 @@ impl HeldoutReport {
             "held-out verification: {} identities, {} items ({} skipped), {} genuine / {} impostor pairs\n",
             self.identities, self.items, self.skipped, r.n_target, r.n_nontarget
         );
-        let _ = writeln!(s, "  {:<10} {:>8} {:>10}", "FAR", "TAR", "threshold");
+        let _ = writeln!(
+            s,
+            "  {:<10} {:>8} {:>10} {:>14}",
+            "FAR", "TAR", "threshold", "false accepts"
+        );
         for t in &r.tar_at_far {
-            let _ = writeln!(
-                s,
-                "  {:<10} {:>8.4} {:>10.4}",
-                format!("{:.0e}", t.far),
-                t.tar,
-                t.threshold
-            );
+            let far = format!("{:.0e}", t.far);
+            if self.unresolved_fars.contains(&t.far) {
+                let _ = writeln!(
+                    s,
+                    "  {far:<10} {:>8} {:>10} {:>14}   (needs {} impostor pairs)",
+                    "-",
+                    "-",
+                    "-",
+                    (MIN_FALSE_ACCEPTS as f64 / t.far).ceil()
+                );
+            } else {
+                let _ = writeln!(
+                    s,
+                    "  {far:<10} {:>8.4} {:>10.4} {:>14}",
+                    t.tar, t.threshold, t.false_accepts
+                );
+            }
         }
         let _ = write!(
             s,

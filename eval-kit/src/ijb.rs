@@ -17,7 +17,7 @@
 //! memory stays at one template matrix whatever the number of images.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -221,7 +221,7 @@ fn template_features(
     faces: &FaceList,
     detector: Option<&[f64]>,
     config: &IjbConfig,
-) -> Result<(Vec<f32>, usize), MetricError> {
+) -> Result<(Vec<f64>, usize), MetricError> {
     let stored = features.dim();
     let dim = match config.flip {
         FlipMode::AsIs => stored,
@@ -260,12 +260,12 @@ fn template_features(
             *s += scale * f;
         }
     })?;
-    let unit: Vec<f32> = sums
+    let unit: Vec<f64> = sums
         .par_chunks(dim.max(1))
         .flat_map_iter(|t| {
             let norm = t.iter().map(|x| x * x).sum::<f64>().sqrt();
             let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
-            t.iter().map(move |x| (x * inv) as f32)
+            t.iter().map(move |x| x * inv)
         })
         .collect();
     Ok((unit, dim))
@@ -345,13 +345,43 @@ pub fn ijb_scores(
     Ok(ScoredTrials { scores, is_target })
 }
 
-/// Templates per side of a tile: two tiles of 1024 rows of 512 floats (4 MB) stay in L3.
-const TILE: u32 = 1024;
+/// Writes the pairs scored by [`ijb_scores`] as `<template_1> <template_2> <score>
+/// target|nontarget` lines, in the order of `pairs_file`, each score printed exactly (the
+/// shortest decimal that reads back to the same f64).
+pub fn write_pair_scores(
+    path: &Path,
+    pairs_file: &Path,
+    trials: &ScoredTrials,
+) -> Result<(), MetricError> {
+    let text = std::fs::read_to_string(pairs_file).map_err(|e| MetricError::io(pairs_file, e))?;
+    let io = |e| MetricError::io(path, e);
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+    let lines = text.lines().filter(|l| !l.trim().is_empty());
+    let mut written = 0;
+    for ((line, score), &target) in lines.zip(&trials.scores).zip(&trials.is_target) {
+        let mut tokens = line.split_ascii_whitespace();
+        let (a, b) = (tokens.next().unwrap_or(""), tokens.next().unwrap_or(""));
+        let label = if target { "target" } else { "nontarget" };
+        writeln!(out, "{a} {b} {score} {label}").map_err(io)?;
+        written += 1;
+    }
+    if written != trials.scores.len() {
+        return Err(MetricError::LengthMismatch {
+            what: "pair lines for the scores",
+            expected: trials.scores.len(),
+            actual: written,
+        });
+    }
+    out.flush().map_err(io)
+}
+
+/// Templates per side of a tile: two tiles of 512 rows of 512 f64 (4 MB) stay in L3.
+const TILE: u32 = 512;
 
 /// Dot products of template pairs, computed tile by tile (pairs grouped by
 /// `(a / TILE, b / TILE)` with a counting sort) so both rows are usually in
 /// cache, and returned in the original pair order.
-fn pair_scores(templates: &[f32], dim: usize, pairs: &[(u32, u32)]) -> Vec<f32> {
+fn pair_scores(templates: &[f64], dim: usize, pairs: &[(u32, u32)]) -> Vec<f64> {
     let n_templates = (templates.len() / dim.max(1)) as u32;
     let side = n_templates.div_ceil(TILE).max(1) as usize;
     let tile_of = |&(a, b): &(u32, u32)| (a / TILE) as usize * side + (b / TILE) as usize;
@@ -369,7 +399,7 @@ fn pair_scores(templates: &[f32], dim: usize, pairs: &[(u32, u32)]) -> Vec<f32> 
         starts[t] += 1;
     }
     let row = |t: u32| &templates[t as usize * dim..(t as usize + 1) * dim];
-    let tiled: Vec<f32> = order
+    let tiled: Vec<f64> = order
         .par_iter()
         .with_min_len(4096)
         .map(|&i| {
@@ -377,7 +407,7 @@ fn pair_scores(templates: &[f32], dim: usize, pairs: &[(u32, u32)]) -> Vec<f32> 
             dot(row(a), row(b))
         })
         .collect();
-    let mut scores = vec![0f32; pairs.len()];
+    let mut scores = vec![0f64; pairs.len()];
     for (&i, &s) in order.iter().zip(&tiled) {
         scores[i as usize] = s;
     }

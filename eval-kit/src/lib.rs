@@ -10,11 +10,13 @@
 //!   the embedding store ([`store`], format documented there).
 //! - Protocols: cosine scoring with mean subtraction and AS-norm
 //!   ([`scoring`]), LFW-style 10-fold pairs ([`pairs`]), IJB-B/C 1:1 ([`ijb`]), and
-//!   held-out all-pairs verification after training ([`heldout`]).
+//!   held-out all-pairs verification after training ([`heldout`]) with confidence intervals
+//!   from resampled identities ([`bootstrap`]).
 //! - Plots (feature `plot`): ROC and DET curves as PNG or SVG.
 //!
 //! Every failure is a [`MetricError`] naming the file, line, key or value.
 
+pub mod bootstrap;
 pub mod curve;
 pub mod det;
 pub mod error;
@@ -31,6 +33,7 @@ pub mod scoring;
 pub mod store;
 pub mod trials;
 
+pub use bootstrap::{BootstrapConfig, IdentityPairs, Interval, Replicates, MIN_FALSE_ACCEPTS};
 pub use curve::ScoreCurve;
 pub use det::{det_points, eer, min_dcf, DcfParams, DetPoint, Eer, MinDcf};
 pub use error::MetricError;

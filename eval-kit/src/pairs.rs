@@ -82,7 +82,7 @@ pub struct TenFoldResult {
 
 /// Squared L2 distance between the L2-normalized embeddings of each pair
 /// (`enroll`, `test`); all missing keys are reported in one error.
-pub fn pair_distances(pairs: &[Trial], store: &EmbeddingStore) -> Result<Vec<f32>, MetricError> {
+pub fn pair_distances(pairs: &[Trial], store: &EmbeddingStore) -> Result<Vec<f64>, MetricError> {
     let Prepared {
         vectors,
         pairs: index,
@@ -94,8 +94,8 @@ pub fn pair_distances(pairs: &[Trial], store: &EmbeddingStore) -> Result<Vec<f32
             vectors[a]
                 .iter()
                 .zip(&vectors[b])
-                .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
-                .sum::<f64>() as f32
+                .map(|(x, y)| (x - y).powi(2))
+                .sum::<f64>()
         })
         .collect())
 }
@@ -118,7 +118,7 @@ fn fold_ranges(n: usize, folds: usize) -> Vec<std::ops::Range<usize>> {
 /// with labels `issame`. Errors: lengths differ, fewer pairs than folds,
 /// NaN distances, or a bad grid.
 pub fn ten_fold_accuracy(
-    distances: &[f32],
+    distances: &[f64],
     issame: &[bool],
     config: &TenFoldConfig,
 ) -> Result<TenFoldResult, MetricError> {
@@ -153,7 +153,7 @@ pub fn ten_fold_accuracy(
                 .map(|&t| {
                     range
                         .clone()
-                        .filter(|&i| (f64::from(distances[i]) < t) == issame[i])
+                        .filter(|&i| (distances[i] < t) == issame[i])
                         .count()
                 })
                 .collect()
@@ -206,7 +206,7 @@ mod tests {
 
     #[test]
     fn separable_pairs_are_all_right() {
-        let distances: Vec<f32> = (0..40)
+        let distances: Vec<f64> = (0..40)
             .map(|i| if i % 2 == 0 { 0.5 } else { 1.5 })
             .collect();
         let issame: Vec<bool> = (0..40).map(|i| i % 2 == 0).collect();

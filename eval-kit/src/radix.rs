@@ -1,72 +1,61 @@
-//! Order-preserving `f32` keys and an LSD radix sort of `u32` keys.
+//! Order-preserving `f64` keys and an LSD radix sort of `u64` keys.
 
-/// Maps a non-NaN `f32` to a `u32` whose unsigned order is the float order.
+/// Maps a non-NaN `f64` to a `u64` whose unsigned order is the float order.
 ///
 /// `-0.0` and `+0.0` map to the same key, so equal scores stay equal.
-pub(crate) fn key_of(score: f32) -> u32 {
+pub(crate) fn key_of(score: f64) -> u64 {
     let bits = (score + 0.0).to_bits();
-    if bits & 0x8000_0000 != 0 {
+    if bits & (1 << 63) != 0 {
         !bits
     } else {
-        bits | 0x8000_0000
+        bits | (1 << 63)
     }
 }
 
 /// Inverse of [`key_of`].
-pub(crate) fn score_of(key: u32) -> f32 {
-    let bits = if key & 0x8000_0000 != 0 {
-        key & 0x7fff_ffff
+pub(crate) fn score_of(key: u64) -> f64 {
+    let bits = if key & (1 << 63) != 0 {
+        key & !(1 << 63)
     } else {
         !key
     };
-    f32::from_bits(bits)
+    f64::from_bits(bits)
 }
 
-/// Bits of the key used for the first (bucketing) pass.
-pub(crate) const HIGH_BITS: u32 = 16;
-/// Bits of the key left for sorting within a bucket.
-pub(crate) const LOW_BITS: u32 = 32 - HIGH_BITS;
+/// Bits sorted per counting pass.
+const DIGIT_BITS: u32 = 16;
 
-/// Sorts values of the form `(low_key << 1) | label` by `low_key`
-/// (`LOW_BITS` = 16 bits) with two LSD counting passes of 8 bits (buckets
-/// are small, so both passes run in cache); the label bit is ignored.
-pub(crate) fn sort_low_bits(values: &mut [u32]) {
-    if values.len() < 128 {
-        values.sort_unstable_by_key(|v| v >> 1);
+/// Sorts `keys` ascending with LSD counting passes of 16 bits, skipping a pass when every
+/// key has the same digit there (scores of one range share their top bits).
+pub(crate) fn sort_keys(keys: &mut Vec<u64>) {
+    if keys.len() < 256 {
+        keys.sort_unstable();
         return;
     }
-    let mut scratch = vec![0u32; values.len()];
-    let passes = [(1u32, 8u32), (9, 8)];
-    let mut in_scratch = false;
-    for (shift, bits) in passes {
-        let mask = (1u32 << bits) - 1;
-        let (src, dst): (&[u32], &mut [u32]) = if in_scratch {
-            (&scratch[..], &mut *values)
-        } else {
-            (&*values, &mut scratch[..])
-        };
-        let mut offsets = vec![0usize; 1 << bits];
-        for &v in src {
-            offsets[((v >> shift) & mask) as usize] += 1;
+    let mask = (1u64 << DIGIT_BITS) - 1;
+    let mut scratch = vec![0u64; keys.len()];
+    let mut counts = vec![0usize; 1 << DIGIT_BITS];
+    for pass in 0..64 / DIGIT_BITS {
+        let shift = pass * DIGIT_BITS;
+        counts.iter_mut().for_each(|c| *c = 0);
+        for &k in keys.iter() {
+            counts[((k >> shift) & mask) as usize] += 1;
         }
-        if offsets.contains(&src.len()) {
+        if counts.contains(&keys.len()) {
             continue;
         }
         let mut total = 0;
-        for o in offsets.iter_mut() {
-            let c = *o;
-            *o = total;
-            total += c;
+        for c in counts.iter_mut() {
+            let here = *c;
+            *c = total;
+            total += here;
         }
-        for &v in src {
-            let d = ((v >> shift) & mask) as usize;
-            dst[offsets[d]] = v;
-            offsets[d] += 1;
+        for &k in keys.iter() {
+            let digit = ((k >> shift) & mask) as usize;
+            scratch[counts[digit]] = k;
+            counts[digit] += 1;
         }
-        in_scratch = !in_scratch;
-    }
-    if in_scratch {
-        values.copy_from_slice(&scratch);
+        std::mem::swap(keys, &mut scratch);
     }
 }
 
@@ -77,19 +66,21 @@ mod tests {
     #[test]
     fn keys_preserve_float_order() {
         let values = [
-            f32::NEG_INFINITY,
+            f64::NEG_INFINITY,
             -3.5,
-            -1e-30,
+            -1e-300,
             -0.0,
             0.0,
-            1e-30,
+            1e-300,
             0.25,
+            0.25 + f64::EPSILON / 4.0,
             7.0,
-            f32::INFINITY,
+            f64::INFINITY,
         ];
         for pair in values.windows(2) {
             assert!(key_of(pair[0]) <= key_of(pair[1]), "{pair:?}");
         }
+        assert!(key_of(0.25) < key_of(0.25 + f64::EPSILON / 4.0));
         assert_eq!(key_of(-0.0), key_of(0.0));
         for v in values {
             assert_eq!(score_of(key_of(v)), v + 0.0);
@@ -97,20 +88,21 @@ mod tests {
     }
 
     #[test]
-    fn low_bit_sort_matches_std_sort() {
+    fn radix_sort_matches_std_sort() {
         let mut state = 12345u64;
-        let mut values: Vec<u32> = (0..10_000)
-            .map(|_| {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                (state >> (63 - LOW_BITS)) as u32
-            })
-            .collect();
-        let mut expected: Vec<u32> = values.iter().map(|v| v >> 1).collect();
-        expected.sort_unstable();
-        sort_low_bits(&mut values);
-        let got: Vec<u32> = values.iter().map(|v| v >> 1).collect();
-        assert_eq!(got, expected);
+        for (n, spread) in [(10_000, 64), (3_000, 20), (100, 64)] {
+            let mut keys: Vec<u64> = (0..n)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (1u64 << 62) | (state >> (64 - spread))
+                })
+                .collect();
+            let mut expected = keys.clone();
+            expected.sort_unstable();
+            sort_keys(&mut keys);
+            assert_eq!(keys, expected);
+        }
     }
 }

@@ -58,7 +58,7 @@ impl VerificationReport {
             n_target: curve.n_target(),
             n_nontarget: curve.n_nontarget(),
             eer: rate,
-            eer_threshold: f64::from(threshold),
+            eer_threshold: threshold,
             min_dcf: value,
             p_target: config.dcf.p_target,
             tar_at_far: tar_at_far(curve, &config.fars, config.far_rule)?,
@@ -67,7 +67,7 @@ impl VerificationReport {
 
     /// Sorts `scores` and computes every metric.
     pub fn from_scores(
-        scores: &[f32],
+        scores: &[f64],
         is_target: &[bool],
         config: &MetricsConfig,
     ) -> Result<Self, MetricError> {

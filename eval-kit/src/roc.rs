@@ -43,7 +43,7 @@ pub(crate) fn descending_counts(curve: &ScoreCurve) -> impl Iterator<Item = Coun
             CountPoint {
                 false_accepts: fp,
                 true_accepts: tp,
-                threshold: f64::from(s),
+                threshold: s,
             }
         })
 }
@@ -145,7 +145,7 @@ mod tests {
         let third = 1.0 / 3.0;
         assert_eq!(roc.fpr, vec![0.0, 0.0, third, 2.0 * third, 1.0]);
         assert_eq!(roc.tpr, vec![0.0, third, 2.0 * third, 2.0 * third, 1.0]);
-        assert_eq!(roc.thresholds[1..], [0.9f32, 0.5, 0.1, 0.0].map(f64::from));
+        assert_eq!(roc.thresholds[1..], [0.9, 0.5, 0.1, 0.0]);
         // AUC: pairs (t, n) ranked correctly count 1, ties 1/2: 6 / 9.
         assert!((roc.auc() - 6.0 / 9.0).abs() < 1e-15);
         // No point lies on a straight run, so dropping keeps all of them.

@@ -25,36 +25,35 @@ impl Default for AsNormConfig {
     }
 }
 
-/// Dot product with 32 independent f32 lanes (vectorizes on any x86-64 level).
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    const LANES: usize = 32;
+/// Dot product in f64 with 16 independent lanes (vectorizes on any x86-64 level).
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    const LANES: usize = 16;
     let n = a.len().min(b.len());
     let (ca, ra) = a[..n].as_chunks::<LANES>();
     let (cb, rb) = b[..n].as_chunks::<LANES>();
-    let mut acc = [0f32; LANES];
+    let mut acc = [0f64; LANES];
     for (x, y) in ca.iter().zip(cb) {
         for k in 0..LANES {
             acc[k] += x[k] * y[k];
         }
     }
-    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
-    acc.iter().sum::<f32>() + tail
+    let tail: f64 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    acc.iter().sum::<f64>() + tail
 }
 
-/// `v - mean` (when given), scaled to unit L2 norm (a zero vector stays zero).
-pub fn centered_unit(v: &[f32], mean: Option<&[f32]>) -> Vec<f32> {
-    let mut out: Vec<f32> = match mean {
-        Some(m) => v.iter().zip(m).map(|(x, m)| x - m).collect(),
-        None => v.to_vec(),
+/// `v - mean` (when given) in f64, scaled to unit L2 norm (a zero vector stays zero).
+pub fn centered_unit(v: &[f32], mean: Option<&[f32]>) -> Vec<f64> {
+    let mut out: Vec<f64> = match mean {
+        Some(m) => v
+            .iter()
+            .zip(m)
+            .map(|(&x, &m)| f64::from(x) - f64::from(m))
+            .collect(),
+        None => v.iter().map(|&x| f64::from(x)).collect(),
     };
-    let norm = out
-        .iter()
-        .map(|&x| f64::from(x) * f64::from(x))
-        .sum::<f64>()
-        .sqrt();
+    let norm = out.iter().map(|x| x * x).sum::<f64>().sqrt();
     if norm > 0.0 {
-        let inv = (1.0 / norm) as f32;
-        out.iter_mut().for_each(|x| *x *= inv);
+        out.iter_mut().for_each(|x| *x /= norm);
     }
     out
 }
@@ -75,7 +74,7 @@ pub(crate) struct Prepared {
     /// The distinct keys, in order of first use.
     pub keys: Vec<String>,
     /// Centered unit vector of each key.
-    pub vectors: Vec<Vec<f32>>,
+    pub vectors: Vec<Vec<f64>>,
     /// Per trial, the positions of its enroll and test vectors.
     pub pairs: Vec<(usize, usize)>,
 }
@@ -137,7 +136,7 @@ pub fn cosine_scores(
     trials: &[Trial],
     store: &EmbeddingStore,
     mean: Option<&[f32]>,
-) -> Result<Vec<f32>, MetricError> {
+) -> Result<Vec<f64>, MetricError> {
     let Prepared { vectors, pairs, .. } = prepare(trials, store, mean)?;
     Ok(pairs
         .par_iter()
@@ -147,19 +146,15 @@ pub fn cosine_scores(
 
 /// Mean and population standard deviation of the `top_n` largest cosine
 /// scores of `v` against the (unit) cohort vectors.
-fn cohort_stats(v: &[f32], cohort: &[Vec<f32>], top_n: usize) -> (f64, f64) {
-    let mut scores: Vec<f32> = cohort.iter().map(|c| dot(v, c)).collect();
+fn cohort_stats(v: &[f64], cohort: &[Vec<f64>], top_n: usize) -> (f64, f64) {
+    let mut scores: Vec<f64> = cohort.iter().map(|c| dot(v, c)).collect();
     let n = top_n.min(scores.len());
     if n < scores.len() {
         scores.select_nth_unstable_by(n - 1, |a, b| b.total_cmp(a));
     }
     let top = &scores[..n];
-    let mean = top.iter().map(|&s| f64::from(s)).sum::<f64>() / n as f64;
-    let var = top
-        .iter()
-        .map(|&s| (f64::from(s) - mean).powi(2))
-        .sum::<f64>()
-        / n as f64;
+    let mean = top.iter().sum::<f64>() / n as f64;
+    let var = top.iter().map(|&s| (s - mean).powi(2)).sum::<f64>() / n as f64;
     (mean, var.sqrt())
 }
 
@@ -170,11 +165,11 @@ fn cohort_stats(v: &[f32], cohort: &[Vec<f32>], top_n: usize) -> (f64, f64) {
 pub fn as_norm(
     trials: &[Trial],
     store: &EmbeddingStore,
-    scores: &[f32],
+    scores: &[f64],
     cohort: &EmbeddingStore,
     mean: Option<&[f32]>,
     config: AsNormConfig,
-) -> Result<Vec<f32>, MetricError> {
+) -> Result<Vec<f64>, MetricError> {
     if scores.len() != trials.len() {
         return Err(MetricError::LengthMismatch {
             what: "scores",
@@ -209,7 +204,7 @@ pub fn as_norm(
         vectors,
         pairs,
     } = prepare(trials, store, mean)?;
-    let cohort_vectors: Vec<Vec<f32>> = (0..cohort.len())
+    let cohort_vectors: Vec<Vec<f64>> = (0..cohort.len())
         .into_par_iter()
         .map(|i| centered_unit(cohort.row(i), mean))
         .collect();
@@ -229,19 +224,18 @@ pub fn as_norm(
         .iter()
         .zip(scores)
         .map(|(&(e, t), &s)| {
-            let s = f64::from(s);
             let (me, se) = stats[e];
             let (mt, st) = stats[t];
-            (0.5 * ((s - me) / se + (s - mt) / st)) as f32
+            0.5 * ((s - me) / se + (s - mt) / st)
         })
         .collect())
 }
 
 /// Rounds scores to `decimals` digits, as writing and re-reading a score
 /// file does (wespeaker normalizes and evaluates the 5-decimal scores).
-pub fn round_scores(scores: &mut [f32], decimals: usize) {
+pub fn round_scores(scores: &mut [f64], decimals: usize) {
     for s in scores {
-        if let Ok(r) = format!("{:.*}", decimals, s).parse::<f32>() {
+        if let Ok(r) = format!("{:.*}", decimals, s).parse::<f64>() {
             *s = r;
         }
     }
@@ -253,15 +247,13 @@ mod tests {
 
     #[test]
     fn dot_handles_lanes_and_tail() {
-        for n in [0, 1, 31, 32, 33, 100] {
-            let a: Vec<f32> = (0..n).map(|i| i as f32 * 0.5).collect();
-            let b: Vec<f32> = (0..n).map(|i| 2.0 - i as f32).collect();
-            let want: f64 = a
-                .iter()
-                .zip(&b)
-                .map(|(x, y)| f64::from(*x) * f64::from(*y))
-                .sum();
-            assert!((f64::from(dot(&a, &b)) - want).abs() < 1e-3, "{n}");
+        // Integer-valued halves: every partial sum is exact in f64, so the lane order cannot
+        // change the result.
+        for n in [0, 1, 15, 16, 17, 100] {
+            let a: Vec<f64> = (0..n).map(|i| f64::from(i) * 0.5).collect();
+            let b: Vec<f64> = (0..n).map(|i| 2.0 - f64::from(i)).collect();
+            let want: f64 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            assert_eq!(dot(&a, &b), want, "{n}");
         }
     }
 }

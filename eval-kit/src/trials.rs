@@ -19,7 +19,7 @@ use crate::error::MetricError;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ScoredTrials {
     /// One score per trial.
-    pub scores: Vec<f32>,
+    pub scores: Vec<f64>,
     /// Whether each trial is a target (same identity) trial.
     pub is_target: Vec<bool>,
 }
@@ -49,10 +49,10 @@ fn label_error(token: &str) -> String {
 }
 
 /// Parses a score token; NaN is an error.
-pub fn parse_score(token: &str) -> Result<f32, String> {
-    match token.parse::<f32>() {
+pub fn parse_score(token: &str) -> Result<f64, String> {
+    match token.parse::<f64>() {
         Ok(s) if s.is_nan() => Err("score is NaN".to_string()),
-        Ok(s) if s.is_infinite() => Err(format!("score {token:?} is not a finite f32")),
+        Ok(s) if s.is_infinite() => Err(format!("score {token:?} is not finite")),
         Ok(s) => Ok(s),
         Err(_) => Err(format!("score {token:?} is not a number")),
     }
@@ -178,7 +178,7 @@ pub fn read_trials(path: &Path) -> Result<Vec<Trial>, MetricError> {
 
 /// Reads a score file (`<enroll> <test> <score> [label]`) into a map from
 /// the pair to its score. A pair given twice is an error.
-pub fn read_score_map(path: &Path) -> Result<HashMap<(String, String), f32>, MetricError> {
+pub fn read_score_map(path: &Path) -> Result<HashMap<(String, String), f64>, MetricError> {
     let mut map = HashMap::new();
     for_each_line(path, |_, tokens| {
         let (enroll, test, score) = match tokens {
@@ -247,7 +247,7 @@ pub fn join_trials_and_scores(
 pub fn write_score_file(
     path: &Path,
     trials: &[Trial],
-    scores: &[f32],
+    scores: &[f64],
     decimals: usize,
 ) -> Result<(), MetricError> {
     if trials.len() != scores.len() {

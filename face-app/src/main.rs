@@ -16,6 +16,9 @@ enum Command {
     Data(cmd::data::DataCommand),
     /// Train a face model (default: a small demo on synthetic faces with Q-Margin).
     Train(cmd::train::TrainCmd),
+    /// Compare losses under one recipe: train every variant of a sweep file on every protocol
+    /// and seed, then write bootstrap intervals, paired differences and plots (RESULTS.md).
+    Sweep(app_kit::cli::sweep::SweepArgs),
     /// Embed images, folders or image lists into an eval-kit embedding store (flip TTA).
     Embed(cmd::embed::EmbedArgs),
     /// Score two face images and decide "same person" at a FAR's threshold.
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
         |command| match command {
             Command::Data(args) => cmd::data::run(args),
             Command::Train(args) => cmd::train::run(args),
+            Command::Sweep(args) => app_kit::cli::sweep::run::<face_app::train::FaceApp>(&args),
             Command::Embed(args) => cmd::embed::run(args),
             Command::Verify(args) => cmd::verify::run(args),
             Command::Eval(args) => cmd::eval::run(args),

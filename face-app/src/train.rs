@@ -41,6 +41,10 @@ impl TrainApp for FaceApp {
         include_str!("../configs/demo_synthetic.toml"),
         "the built-in demo config (face-app/configs/demo_synthetic.toml)",
     );
+    const SWEEP: (&'static str, &'static str) = (
+        include_str!("../sweeps/default.toml"),
+        "face-app/sweeps/default.toml",
+    );
     type Data = FaceData;
     type Eval = FaceEval;
     type Net = dyn Backbone;
@@ -141,7 +145,7 @@ impl TrainApp for FaceApp {
         )?;
         let mut emb = HeldoutEmbeddings::new(net.embedding_dim());
         let labels: Vec<u32> = done.iter().map(|&i| heldout.label(i)).collect();
-        emb.extend_normalized(&rows, &labels)?;
+        emb.extend(&rows, &labels)?;
         emb.skipped = skipped;
         Ok(emb)
     }

@@ -96,14 +96,14 @@ pub fn embed_bin(
 
 /// Squared L2 distances between the embeddings of each pair (rows `2i` and `2i + 1`), summed
 /// in f64.
-pub fn pair_distances(emb: &[f32], dim: usize) -> Vec<f32> {
+pub fn pair_distances(emb: &[f32], dim: usize) -> Vec<f64> {
     emb.par_chunks(2 * dim)
         .map(|pair| {
             let (a, b) = pair.split_at(dim);
             a.iter()
                 .zip(b)
                 .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
-                .sum::<f64>() as f32
+                .sum::<f64>()
         })
         .collect()
 }

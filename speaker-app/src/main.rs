@@ -26,6 +26,9 @@ enum Command {
     /// Train a speaker model (default: a small model on synthetic voices) and evaluate it on
     /// held-out speakers.
     Train(cmd::train::TrainCmd),
+    /// Compare losses under one recipe: train every variant of a sweep file on every protocol
+    /// and seed, then write bootstrap intervals, paired differences and plots (RESULTS.md).
+    Sweep(app_kit::cli::sweep::SweepArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +45,9 @@ fn main() -> ExitCode {
             Command::Eval(args) => cmd::eval::run(args),
             Command::Download(args) => cmd::download::run(args),
             Command::Train(args) => cmd::train::run(args),
+            Command::Sweep(args) => {
+                app_kit::cli::sweep::run::<speaker_app::train::SpeakerApp>(&args)
+            }
         },
     )
 }

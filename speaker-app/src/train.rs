@@ -40,6 +40,10 @@ impl TrainApp for SpeakerApp {
         include_str!("../configs/demo_synthetic.toml"),
         "the built-in demo config (speaker-app/configs/demo_synthetic.toml)",
     );
+    const SWEEP: (&'static str, &'static str) = (
+        include_str!("../sweeps/default.toml"),
+        "speaker-app/sweeps/default.toml",
+    );
     const RENAMED: &'static [Renamed] = &[
         Renamed {
             old: "data.synthetic.train_speakers",

@@ -1,6 +1,7 @@
-//! The commands and flags both binaries share: `train`, `verify` and `download`.
+//! The commands and flags both binaries share: `train`, `sweep`, `verify` and `download`.
 
 pub mod download;
+pub mod sweep;
 pub mod train;
 pub mod verify;
 

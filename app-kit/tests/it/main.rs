@@ -3,3 +3,4 @@
 mod bundle;
 mod config;
 mod flags;
+mod sweep_spec;

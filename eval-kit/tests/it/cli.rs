@@ -133,6 +133,39 @@ fn plots_are_written_as_png_and_svg() {
 }
 
 #[test]
+fn overlaid_curves_carry_one_legend_entry_each() {
+    use eval_kit::plot::{plot_overlay, CurveKind};
+    let a = eval_kit::ScoreCurve::new(
+        &[0.9, 0.8, 0.3, 0.2, 0.6],
+        &[true, true, false, false, false],
+    )
+    .unwrap();
+    let b = eval_kit::ScoreCurve::new(
+        &[0.9, 0.1, 0.3, 0.2, 0.6],
+        &[true, true, false, false, false],
+    )
+    .unwrap();
+    let curves = vec![("arcface".to_string(), &a), ("qmargin".to_string(), &b)];
+    let dir = tempfile::tempdir().unwrap();
+    for (name, kind) in [("roc.svg", CurveKind::Roc), ("det.svg", CurveKind::Det)] {
+        let file = dir.path().join(name);
+        let result = plot_overlay(&file, &curves, kind, "held-out");
+        if !font_available() {
+            assert!(result.is_err());
+            continue;
+        }
+        result.unwrap();
+        let svg = std::fs::read_to_string(&file).unwrap();
+        // EER of a: 0 (genuine above every impostor); of b: 0.5 (the miss rate stays 1/2 while
+        // the false-alarm rate falls through it, from 2/3 to 1/3).
+        assert!(svg.contains("arcface (EER 0.00%)"), "{name}");
+        assert!(svg.contains("qmargin (EER 50.00%)"), "{name}");
+    }
+    let err = plot_overlay(&dir.path().join("none.png"), &[], CurveKind::Roc, "x").unwrap_err();
+    assert!(err.to_string().contains("none.png"), "{err}");
+}
+
+#[test]
 fn metrics_errors_name_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.txt");
@@ -211,6 +244,8 @@ fn pairs_and_ijb_print_json() {
         0.0051,
         "accuracy (distances computed here)",
     );
+    let dir = tempfile::tempdir().unwrap();
+    let scores = dir.path().join("ijb_scores.txt");
     let (ok, stdout, stderr) = eval_kit(&[
         "ijb",
         "--root",
@@ -220,6 +255,8 @@ fn pairs_and_ijb_print_json() {
         "--ijb-convention",
         "--far",
         "0.1,0.3",
+        "--scores",
+        scores.to_str().unwrap(),
         "--json",
     ]);
     assert!(ok, "{stderr}");
@@ -228,4 +265,22 @@ fn pairs_and_ijb_print_json() {
     let tars = &expected["configs"][0]["tar_nearest"];
     assert_eq!(json["tar_at_far"][0]["tar"], tars[5]);
     assert_eq!(json["tar_at_far"][1]["tar"], tars[6]);
+    // The score file lists the protocol's pairs in order, scores at full precision.
+    let written = std::fs::read_to_string(&scores).unwrap();
+    let pairs = std::fs::read_to_string(path("ijb/meta/ijbc_template_pair_label.txt")).unwrap();
+    let want_scores = &expected["configs"][0]["scores"];
+    assert_eq!(written.lines().count(), pairs.lines().count());
+    for (i, (line, pair)) in written.lines().zip(pairs.lines()).enumerate() {
+        let f: Vec<&str> = line.split(' ').collect();
+        let p: Vec<&str> = pair.split(' ').collect();
+        assert_eq!((f[0], f[1]), (p[0], p[1]), "line {i}");
+        assert_eq!(f[3], if p[2] == "1" { "target" } else { "nontarget" });
+        let got: f64 = f[2].parse().unwrap();
+        assert_close(
+            got,
+            want_scores[i].as_f64().unwrap(),
+            1e-12,
+            "written score",
+        );
+    }
 }

@@ -107,12 +107,18 @@ fn empty_files_and_infinite_scores_are_named_as_such() {
         .to_string();
     assert!(e.contains("scores.txt: no trials"), "{e}");
     let inf = dir.path().join("inf.txt");
-    std::fs::write(&inf, "a b 0.5 target\nc d inf nontarget\ne f 1e40 target\n").unwrap();
+    std::fs::write(&inf, "a b 0.5 target\nc d inf nontarget\n").unwrap();
+    let e = eval_kit::trials::read_scored_trials(&inf)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("inf.txt:2: score \"inf\" is not finite"), "{e}");
+    // Scores are f64: 1e40 is a score, 1e400 overflows to infinity.
+    std::fs::write(&inf, "a b 1e40 target\nc d 1e400 nontarget\n").unwrap();
     let e = eval_kit::trials::read_scored_trials(&inf)
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("inf.txt:2: score \"inf\" is not a finite f32"),
+        e.contains("inf.txt:2: score \"1e400\" is not finite"),
         "{e}"
     );
 }

@@ -26,11 +26,6 @@ pub fn f64s(v: &Value) -> Vec<f64> {
         .collect()
 }
 
-/// A JSON array of numbers as `f32`.
-pub fn f32s(v: &Value) -> Vec<f32> {
-    f64s(v).into_iter().map(|x| x as f32).collect()
-}
-
 /// Asserts `|a - b| <= tol` with a message.
 pub fn assert_close(a: f64, b: f64, tol: f64, what: &str) {
     assert!((a - b).abs() <= tol, "{what}: {a} vs {b} (tol {tol})");

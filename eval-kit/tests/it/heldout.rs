@@ -11,16 +11,17 @@ fn angle(deg: f32) -> [f32; 2] {
 #[test]
 fn every_pair_is_scored_once_by_cosine() {
     let mut emb = HeldoutEmbeddings::new(2);
-    // Identity 0 at 0° and 10° (scaled: push normalizes), identity 1 at 90° and 100°.
+    // Identity 0 at 0° and 10° (scaled: scoring normalizes), identity 1 at 90° and 100°.
     emb.push(0, &[3.0, 0.0]).unwrap();
     emb.push(0, &angle(10.0).map(|x| 2.0 * x)).unwrap();
     emb.push(1, &angle(90.0)).unwrap();
     emb.push(1, &angle(100.0)).unwrap();
     let (scores, genuine) = all_pair_scores(&emb);
     assert_eq!(genuine, vec![true, false, false, false, false, true]);
-    let expected = [10.0f32, 90.0, 100.0, 80.0, 90.0, 10.0].map(|d| d.to_radians().cos());
+    // The f32 inputs are normalized and multiplied in f64: only their own rounding remains.
+    let expected = [10.0f64, 90.0, 100.0, 80.0, 90.0, 10.0].map(|d| d.to_radians().cos());
     for (s, e) in scores.iter().zip(expected) {
-        assert!((s - e).abs() < 1e-6, "{s} vs {e}");
+        assert!((s - e).abs() < 1e-7, "{s} vs {e}");
     }
     let report = evaluate(&emb, &[0.25, 0.5]).unwrap();
     assert_eq!((report.identities, report.items), (2, 4));
@@ -36,6 +37,13 @@ fn every_pair_is_scored_once_by_cosine() {
         assert_eq!(row.tar, 1.0);
     }
     assert!(report.table().contains("EER 0.0000"));
+    // 4 impostor pairs allow 1 and 2 false accepts at FAR 0.25 and 0.5: too few to report.
+    assert_eq!(report.unresolved_fars, vec![0.25, 0.5]);
+    assert!(
+        report.table().contains("(needs 40 impostor pairs)"),
+        "{}",
+        report.table()
+    );
 }
 
 #[test]

@@ -29,7 +29,7 @@ fn template_scores_and_tar_match_insightface() {
         let want = f64s(&case["scores"]);
         assert_eq!(trials.scores.len(), want.len());
         for (g, w) in trials.scores.iter().zip(&want) {
-            assert_close(f64::from(*g), *w, 1e-6, "template score");
+            assert_close(*g, *w, 1e-12, "template score");
         }
         let labels: Vec<bool> = f64s(&case["labels"]).iter().map(|&l| l == 1.0).collect();
         assert_eq!(trials.is_target, labels);

@@ -1,6 +1,7 @@
 //! Integration tests of eval-kit against committed reference fixtures
 //! (see `tests/fixtures/make_fixtures.py`).
 
+mod bootstrap;
 #[cfg(feature = "cli")]
 mod cli;
 mod errors;

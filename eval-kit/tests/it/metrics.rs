@@ -6,7 +6,7 @@ use eval_kit::{
 };
 use serde_json::Value;
 
-use crate::fixtures::{assert_close, f32s, f64s, load};
+use crate::fixtures::{assert_close, f64s, load};
 
 fn cases() -> Vec<(String, ScoreCurve, Value)> {
     let fixture = load("metrics.json");
@@ -15,7 +15,7 @@ fn cases() -> Vec<(String, ScoreCurve, Value)> {
         .unwrap()
         .iter()
         .map(|case| {
-            let scores = f32s(&case["scores"]);
+            let scores = f64s(&case["scores"]);
             let labels: Vec<bool> = f64s(&case["labels"]).iter().map(|&l| l == 1.0).collect();
             let curve = ScoreCurve::new(&scores, &labels).unwrap();
             (
@@ -53,7 +53,7 @@ fn eer_matches_wespeaker_formula() {
         let e = eer(&curve);
         assert_close(e.rate, case["eer"].as_f64().unwrap(), 1e-12, &name);
         assert_eq!(
-            f64::from(e.threshold),
+            e.threshold,
             case["eer_threshold"].as_f64().unwrap(),
             "{name}"
         );
@@ -73,7 +73,7 @@ fn min_dcf_matches_wespeaker_formula() {
             let what = format!("{name} {params:?}");
             assert_close(got.value, expected["value"].as_f64().unwrap(), 1e-12, &what);
             assert_eq!(
-                f64::from(got.threshold),
+                got.threshold,
                 expected["threshold"].as_f64().unwrap(),
                 "{what}"
             );
@@ -94,7 +94,7 @@ fn tar_at_far_matches_both_references() {
                 match want["threshold"].as_f64() {
                     Some(t) => assert_eq!(row.threshold, t, "{what}"),
                     // scikit-learn's +inf: we report a finite threshold above every score.
-                    None => assert!(row.threshold > f64::from(curve.max_score()), "{what}"),
+                    None => assert!(row.threshold > curve.max_score(), "{what}"),
                 }
             }
         }
@@ -147,11 +147,11 @@ fn report_serializes_to_the_documented_json() {
 #[test]
 fn results_do_not_depend_on_trial_order() {
     let (_, _, case) = cases().remove(1);
-    let scores = f32s(&case["scores"]);
+    let scores = f64s(&case["scores"]);
     let labels: Vec<bool> = f64s(&case["labels"]).iter().map(|&l| l == 1.0).collect();
     let config = MetricsConfig::default();
     let forward = VerificationReport::from_scores(&scores, &labels, &config).unwrap();
-    let rev_scores: Vec<f32> = scores.iter().rev().copied().collect();
+    let rev_scores: Vec<f64> = scores.iter().rev().copied().collect();
     let rev_labels: Vec<bool> = labels.iter().rev().copied().collect();
     let backward = VerificationReport::from_scores(&rev_scores, &rev_labels, &config).unwrap();
     assert_eq!(forward, backward);

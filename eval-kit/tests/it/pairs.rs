@@ -5,12 +5,12 @@ use eval_kit::pairs::{pair_distances, ten_fold_accuracy, TenFoldConfig};
 use eval_kit::trials::read_trials;
 use eval_kit::EmbeddingStore;
 
-use crate::fixtures::{assert_close, f32s, f64s, load, path};
+use crate::fixtures::{assert_close, f64s, load, path};
 
 #[test]
 fn ten_fold_matches_insightface() {
     let expected = load("pairs.json");
-    let distances = f32s(&expected["distances"]);
+    let distances = f64s(&expected["distances"]);
     let issame: Vec<bool> = expected["issame"]
         .as_array()
         .unwrap()
@@ -44,6 +44,6 @@ fn distances_are_squared_l2_of_unit_vectors() {
     let pairs = read_trials(&path("pairs.txt")).unwrap();
     let got = pair_distances(&pairs, &store).unwrap();
     for (g, w) in got.iter().zip(f64s(&expected["distances_f64"])) {
-        assert_close(f64::from(*g), w, 1e-6, "distance");
+        assert_close(*g, w, 1e-12, "distance");
     }
 }

@@ -5,7 +5,7 @@ use eval_kit::scoring::{as_norm, cosine_scores, round_scores, AsNormConfig};
 use eval_kit::trials::read_trials;
 use eval_kit::{EmbeddingStore, MetricError};
 
-use crate::fixtures::{assert_close, f32s, f64s, load, path};
+use crate::fixtures::{assert_close, f64s, load, path};
 
 fn store(name: &str) -> EmbeddingStore {
     EmbeddingStore::load(&path(name)).unwrap()
@@ -18,22 +18,16 @@ fn cosine_scores_with_and_without_mean_subtraction() {
     let embeddings = store("scoring_embeddings.safetensors");
     let plain = cosine_scores(&trials, &embeddings, None).unwrap();
     for (got, want) in plain.iter().zip(f64s(&expected["cosine_no_mean"])) {
-        assert_close(f64::from(*got), want, 2e-6, "cosine");
+        assert_close(*got, want, 1e-12, "cosine");
     }
     let mean = store("scoring_mean_source.safetensors").mean();
     let centered = cosine_scores(&trials, &embeddings, Some(&mean)).unwrap();
     for (got, want) in centered.iter().zip(f64s(&expected["cosine_mean"])) {
-        assert_close(f64::from(*got), want, 2e-6, "cosine - mean");
+        assert_close(*got, want, 1e-12, "cosine - mean");
     }
     let mut rounded = centered.clone();
     round_scores(&mut rounded, 5);
-    let differ = rounded
-        .iter()
-        .zip(f64s(&expected["cosine_mean_rounded"]))
-        .filter(|(a, b)| (f64::from(**a) - b).abs() > 1e-6)
-        .count();
-    // A score within f32 noise of a rounding boundary may round the other way.
-    assert!(differ <= 1, "{differ} rounded scores differ");
+    assert_eq!(rounded, f64s(&expected["cosine_mean_rounded"]));
 }
 
 #[test]
@@ -43,7 +37,7 @@ fn as_norm_matches_wespeaker() {
     let embeddings = store("scoring_embeddings.safetensors");
     let mean = store("scoring_mean_source.safetensors").mean();
     let cohort = store("scoring_cohort.safetensors");
-    let rounded = f32s(&expected["cosine_mean_rounded"]);
+    let rounded = f64s(&expected["cosine_mean_rounded"]);
     let top_n = expected["top_n"].as_u64().unwrap() as usize;
     let normed = as_norm(
         &trials,
@@ -55,7 +49,7 @@ fn as_norm_matches_wespeaker() {
     )
     .unwrap();
     for (got, want) in normed.iter().zip(f64s(&expected["as_norm"])) {
-        assert_close(f64::from(*got), want, 2e-5, "as-norm");
+        assert_close(*got, want, 1e-12, "as-norm");
     }
     // A top-N larger than the cohort uses the whole cohort ("s-norm").
     let all = as_norm(

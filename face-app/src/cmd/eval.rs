@@ -143,7 +143,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         let distances = pair_distances(&emb, dim);
         let ten_fold = ten_fold_accuracy(&distances, set.issame(), &TenFoldConfig::default())
             .with_context(|| format!("10-fold accuracy of {}", path.display()))?;
-        let scores: Vec<f32> = distances.iter().map(|d| 1.0 - d / 2.0).collect();
+        let scores: Vec<f64> = distances.iter().map(|d| 1.0 - d / 2.0).collect();
         let curve = ScoreCurve::new(&scores, set.issame())
             .with_context(|| format!("scoring {}", path.display()))?;
         let metrics = VerificationReport::new(&curve, &metrics_config)?;

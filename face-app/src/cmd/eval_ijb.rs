@@ -8,7 +8,7 @@
 //! An image that cannot be read gets a zero feature (it adds nothing to its template), is listed
 //! on stderr and counted in the results; the run goes on.
 
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -16,7 +16,7 @@ use app_kit::{Backbone, ModelArgs};
 use candle_core::{Device, Tensor};
 use clap::{Args, ValueEnum};
 use datasets::face::{align_face, image_to_chw, Landmarks};
-use eval_kit::ijb::{ijb_scores, FlipMode, IjbConfig, IjbDataset, IjbPaths};
+use eval_kit::ijb::{ijb_scores, write_pair_scores, FlipMode, IjbConfig, IjbDataset, IjbPaths};
 use eval_kit::plot::{plot_curve, CurveKind};
 use eval_kit::{
     EmbeddingStore, FarRule, MappedEmbeddings, MetricsConfig, ScoreCurve, VerificationReport,
@@ -241,33 +241,6 @@ struct IjbResults {
     scores: Option<String>,
 }
 
-/// Writes `<t1> <t2> <score> target|nontarget` lines, template ids read back from `pairs_file`.
-fn write_scores(path: &Path, pairs_file: &Path, scores: &[f32]) -> Result<()> {
-    let text = std::fs::read_to_string(pairs_file)
-        .with_context(|| format!("reading {}", pairs_file.display()))?;
-    let file =
-        std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
-    let mut out = BufWriter::new(file);
-    let mut i = 0;
-    for line in text.lines() {
-        let tokens: Vec<&str> = line.split_ascii_whitespace().collect();
-        if tokens.len() != 3 {
-            continue;
-        }
-        let Some(score) = scores.get(i) else { break };
-        let label = if tokens[2] == "1" {
-            "target"
-        } else {
-            "nontarget"
-        };
-        writeln!(out, "{} {} {score} {label}", tokens[0], tokens[1])
-            .with_context(|| format!("writing {}", path.display()))?;
-        i += 1;
-    }
-    out.flush()
-        .with_context(|| format!("writing {}", path.display()))
-}
-
 /// Removes a temporary feature file when dropped.
 struct TempFile(Option<PathBuf>);
 
@@ -342,7 +315,7 @@ pub fn run(args: EvalIjbArgs) -> Result<()> {
     let trials = ijb_scores(&paths, &features, &config)?;
     drop(features);
     if let Some(path) = &args.scores {
-        write_scores(path, &paths.template_pair_label, &trials.scores)?;
+        write_pair_scores(path, &paths.template_pair_label, &trials)?;
     }
     let curve = ScoreCurve::new(&trials.scores, &trials.is_target)?;
     let metrics_config = MetricsConfig {

@@ -77,13 +77,13 @@ fn eval_bin_matches_eval_kit_and_identical_pairs_score_perfectly() {
 
     // Independent: library embeddings -> squared L2 distances -> eval-kit 10-fold.
     let emb = library_embeddings(&model, &images, true);
-    let distances: Vec<f32> = emb
+    let distances: Vec<f64> = emb
         .chunks(256)
         .map(|p| {
             p[..128]
                 .iter()
                 .zip(&p[128..])
-                .map(|(a, b)| (a - b) * (a - b))
+                .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
                 .sum()
         })
         .collect();
@@ -107,7 +107,7 @@ fn eval_bin_matches_eval_kit_and_identical_pairs_score_perfectly() {
         .zip(&issame)
         .filter(|(_, &s)| !s)
         .map(|(d, _)| *d)
-        .fold(f32::INFINITY, f32::min);
+        .fold(f64::INFINITY, f64::min);
     assert!(
         min_different > 0.01,
         "different patterns too close: {min_different}"

@@ -11,7 +11,7 @@ mod fbank_cli;
 mod models_arch;
 mod models_fast_layers;
 mod models_parity;
+mod sweep_ci;
 mod train_config;
-mod train_debian;
 mod train_run;
 mod verify_cli;

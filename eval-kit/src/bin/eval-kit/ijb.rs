@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use eval_kit::ijb::{ijb_scores, FlipMode, IjbConfig, IjbDataset, IjbPaths};
+use eval_kit::ijb::{ijb_scores, write_pair_scores, FlipMode, IjbConfig, IjbDataset, IjbPaths};
 use eval_kit::{MappedEmbeddings, ScoreCurve, VerificationReport};
 
 use crate::metrics::MetricOptions;
@@ -56,6 +56,10 @@ pub struct IjbArgs {
     /// Write a ROC curve to FILE, PNG or SVG.
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// Write the scored pairs (`<template_1> <template_2> <score> target|nontarget`, scores in
+    /// full f64 precision) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub scores: Option<PathBuf>,
 }
 
 /// Runs `eval-kit ijb`.
@@ -78,6 +82,9 @@ pub fn run(args: IjbArgs) -> anyhow::Result<()> {
     };
     let trials = ijb_scores(&paths, &features, &config)?;
     drop(features);
+    if let Some(path) = &args.scores {
+        write_pair_scores(path, &paths.template_pair_label, &trials)?;
+    }
     let curve = ScoreCurve::new(&trials.scores, &trials.is_target)?;
     drop(trials);
     let metric_config = args.metric.config();

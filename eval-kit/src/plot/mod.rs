@@ -8,6 +8,7 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -16,6 +17,10 @@ use crate::det::{det_points, min_dcf};
 use crate::error::MetricError;
 use crate::report::{MetricsConfig, VerificationReport};
 use crate::roc::Roc;
+
+mod overlay;
+
+pub use overlay::plot_overlay;
 
 /// Which curve to draw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,24 +127,15 @@ fn draw_roc<DB: DrawingBackend>(
     title: &str,
 ) -> DrawResult {
     let e = |err: DrawingAreaErrorKind<DB::ErrorType>| err.to_string();
-    let roc = Roc::new(curve, true);
     let n_non = curve.n_nontarget() as f64;
     let min_far = report
         .tar_at_far
         .iter()
         .map(|r| r.far)
         .filter(|&f| f > 0.0)
-        .fold(1.0 / n_non, f64::min)
-        .max(1e-9);
-    let x_min = 10f64.powf(min_far.log10().floor());
-    let points: Vec<(f64, f64)> = thin(
-        roc.fpr
-            .iter()
-            .zip(&roc.tpr)
-            .filter(|(f, _)| **f >= x_min)
-            .map(|(&f, &t)| (f, t)),
-        |(f, t)| (f.log10(), t),
-    );
+        .fold(1.0 / n_non, f64::min);
+    let x_min = far_axis_start(min_far);
+    let points = roc_line(curve, x_min);
     let y_min = points.first().map_or(0.0, |p| p.1).min(0.9);
     let y_min = (y_min * 10.0).floor() / 10.0;
     let mut chart = ChartBuilder::on(root)
@@ -210,22 +206,18 @@ const DET_TICKS: [(f64, &str); 14] = [
     (0.9, "90"),
 ];
 
-fn draw_det<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    curve: &ScoreCurve,
-    report: &VerificationReport,
-    config: &MetricsConfig,
+/// The probit range of both DET axes: 0.01% to 90%.
+fn det_range() -> (f64, f64) {
+    (probit(0.0001), probit(0.9))
+}
+
+/// A DET chart on `root`: probit axes over [`det_range`] with a percent grid and the diagonal.
+fn det_chart<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
     title: &str,
-) -> DrawResult {
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, String> {
     let e = |err: DrawingAreaErrorKind<DB::ErrorType>| err.to_string();
-    let (lo, hi) = (probit(0.0001), probit(0.9));
-    let det = det_points(curve);
-    let points = thin(
-        det.iter()
-            .filter(|p| p.fpr > 0.0 && p.fnr > 0.0)
-            .map(|p| (probit(p.fpr), probit(p.fnr))),
-        |p| p,
-    );
+    let (lo, hi) = det_range();
     let mut chart = ChartBuilder::on(root)
         .caption(title, ("sans-serif", 24))
         .margin(15)
@@ -266,6 +258,51 @@ fn draw_det<DB: DrawingBackend>(
             BLACK.mix(0.3).stroke_width(1),
         ))
         .map_err(e)?;
+    Ok(chart)
+}
+
+/// The DET curve of `curve` in probit coordinates, thinned for drawing.
+fn det_line(curve: &ScoreCurve) -> Vec<(f64, f64)> {
+    thin(
+        det_points(curve)
+            .iter()
+            .filter(|p| p.fpr > 0.0 && p.fnr > 0.0)
+            .map(|p| (probit(p.fpr), probit(p.fnr))),
+        |p| p,
+    )
+}
+
+/// The ROC of `curve` as `(FAR, TAR)` points with FAR at least `x_min`, thinned for drawing
+/// on a log FAR axis.
+fn roc_line(curve: &ScoreCurve, x_min: f64) -> Vec<(f64, f64)> {
+    let roc = Roc::new(curve, true);
+    thin(
+        roc.fpr
+            .iter()
+            .zip(&roc.tpr)
+            .filter(|(f, _)| **f >= x_min)
+            .map(|(&f, &t)| (f, t)),
+        |(f, t)| (f.log10(), t),
+    )
+}
+
+/// The decade at or below `far`, at least 1e-9: the left end of a log FAR axis.
+fn far_axis_start(far: f64) -> f64 {
+    10f64.powf(far.max(1e-9).log10().floor())
+}
+
+fn draw_det<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    curve: &ScoreCurve,
+    report: &VerificationReport,
+    config: &MetricsConfig,
+    title: &str,
+) -> DrawResult {
+    let e = |err: DrawingAreaErrorKind<DB::ErrorType>| err.to_string();
+    let (lo, hi) = det_range();
+    let det = det_points(curve);
+    let points = det_line(curve);
+    let mut chart = det_chart(root, title)?;
     chart
         .draw_series(LineSeries::new(points, BLUE.stroke_width(2)))
         .map_err(e)?
